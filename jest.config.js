@@ -1,0 +1,13 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+  },
+  testTimeout: 60000,
+  // PGlite instances and servers are per file; a few files in parallel keep
+  // the 2-core machines busy without starving the database.
+  maxWorkers: 2,
+};

@@ -1,0 +1,60 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../config/config';
+import { openDatabase } from '../db/database';
+import { migrateToLatest } from '../db/migrate';
+import { createRootLogger } from '../logging/logger';
+import { serve } from './serve';
+
+/** Prints one result: JSON for scripts, or the human text. */
+export function output(json: boolean, value: object, human: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human}\n`);
+}
+
+export function buildCli(): Command {
+  const program = new Command('catsyphon-ingest')
+    .description('gRPC ingestion service for coding-assistant sessions')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the gRPC server (what `npm start` runs)')
+    .action(async () => {
+      await serve(loadConfig());
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { json?: boolean }) => {
+      const config = loadConfig();
+      const logger = createRootLogger(opts.json ? 'silent' : 'warn');
+      const database = await openDatabase(config.database, logger);
+      try {
+        const applied = await migrateToLatest(database.db, logger);
+        output(!!opts.json, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await database.destroy();
+      }
+    });
+
+  return program;
+}
+
+/** Entry point of bin/catsyphon-ingest.js: errors go to stderr with exit code 1. */
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const message = err instanceof ConfigError ? `invalid configuration: ${err.message}` : (err as Error).message;
+    process.stderr.write(`catsyphon-ingest: ${message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void runCli(process.argv);

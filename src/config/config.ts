@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { parseDuration } from '../util/duration';
+
+/** Thrown when the environment holds an invalid setting; names the variable. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const duration = (minMs: number) =>
+  z
+    .string()
+    .trim()
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 30s, 15m, 12h or 1d' });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .pipe(z.number().min(minMs));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+/**
+ * Every environment variable the service reads, with its default. Keys are
+ * the variable names, so a validation error names the variable directly.
+ */
+const envSchema = z.object({
+  GRPC_HOST: z.string().trim().min(1).default('0.0.0.0'),
+  GRPC_PORT: int(0, 65535).default(4317),
+  DATABASE_URL: optionalText.pipe(
+    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  ),
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  DB_POOL_SIZE: int(1, 1000).default(10),
+  DB_CONNECT_TIMEOUT_MS: duration(1).default(5_000),
+  DB_STATEMENT_TIMEOUT_MS: duration(0).default(30_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_RECEIVE_MESSAGE_BYTES: int(1024).default(64 * 1024 * 1024),
+  MAX_SESSIONS_PER_BATCH: int(1).default(1000),
+  SHUTDOWN_GRACE_MS: duration(0).default(25_000),
+  AUTH_CACHE_TTL_MS: duration(0).default(30_000),
+  BCRYPT_COST: int(4, 31).default(10),
+  IDEMPOTENCY_TTL: duration(1_000).default(24 * 3_600_000),
+  MIGRATE_ON_START: bool.default(true),
+});
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface Config {
+  readonly grpc: {
+    readonly host: string;
+    readonly port: number;
+    readonly maxReceiveMessageBytes: number;
+  };
+  readonly database: {
+    /** PostgreSQL URL; when absent the embedded PGlite under dataDir is used. */
+    readonly url: string | undefined;
+    readonly dataDir: string;
+    readonly poolSize: number;
+    readonly connectTimeoutMs: number;
+    readonly statementTimeoutMs: number;
+    readonly migrateOnStart: boolean;
+  };
+  readonly logLevel: string;
+  readonly shutdownGraceMs: number;
+  readonly ingest: {
+    readonly maxSessionsPerBatch: number;
+    readonly idempotencyTtlMs: number;
+  };
+  readonly auth: {
+    readonly cacheTtlMs: number;
+    readonly bcryptCost: number;
+  };
+}
+
+/** Parses and validates the environment once; the result is deeply frozen. */
+export function loadConfig(env: Env = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .filter((key) => env[key] !== undefined)
+      .map((key) => [key, env[key]]),
+  );
+  const parsed = envSchema.safeParse(known);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(variable, `${issue.message} (got ${JSON.stringify(env[variable])})`);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    grpc: { host: e.GRPC_HOST, port: e.GRPC_PORT, maxReceiveMessageBytes: e.MAX_RECEIVE_MESSAGE_BYTES },
+    database: {
+      url: e.DATABASE_URL,
+      dataDir: e.DATA_DIR,
+      poolSize: e.DB_POOL_SIZE,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      migrateOnStart: e.MIGRATE_ON_START,
+    },
+    logLevel: e.LOG_LEVEL,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    ingest: { maxSessionsPerBatch: e.MAX_SESSIONS_PER_BATCH, idempotencyTtlMs: e.IDEMPOTENCY_TTL },
+    auth: { cacheTtlMs: e.AUTH_CACHE_TTL_MS, bcryptCost: e.BCRYPT_COST },
+  });
+}
+
+/** The variables loadConfig understands, for the README and `--help`. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,96 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import { Pool, types as pgTypes } from 'pg';
+import type { Config } from '../config/config';
+import type { Logger } from '../logging/logger';
+import type { DB } from './schema';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+/** An open database: the Kysely handle plus what the server needs around it. */
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly kind: DatabaseKind;
+  /** Connections in use and idle, for metrics; undefined for PGlite. */
+  poolStats(): { total: number; idle: number; waiting: number } | undefined;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  /** Closes every connection; safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+const INT8_OID = 20;
+const parseInt8 = (value: string): bigint => BigInt(value);
+
+/** Opens PostgreSQL when `url` is set, else the embedded PGlite under dataDir. */
+export async function openDatabase(
+  options: Config['database'],
+  logger: Logger,
+): Promise<Database> {
+  return options.url ? openPostgres(options, logger) : openPglite(options.dataDir, logger);
+}
+
+function openPostgres(options: Config['database'], logger: Logger): Database {
+  const pool = new Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    statement_timeout: options.statementTimeoutMs || undefined,
+    idleTimeoutMillis: 30_000,
+    application_name: 'catsyphon-ingest',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? parseInt8 : pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,
+    },
+  });
+  // An idle client losing its connection (failover, restart) must not crash
+  // the process; the pool replaces it on the next checkout.
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'idle database connection lost'));
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  let destroyed = false;
+  return {
+    db,
+    kind: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    ping: async () => {
+      await sql`SELECT 1`.execute(db);
+    },
+    destroy: async () => {
+      if (destroyed) return;
+      destroyed = true;
+      await db.destroy();
+    },
+  };
+}
+
+async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(inMemory ? undefined : dataDir, {
+    parsers: { [pgliteTypes.INT8]: parseInt8 },
+  });
+  logger.info({ dataDir: inMemory ? 'memory' : dataDir }, 'embedded PGlite database opened');
+  return fromPglite(pglite);
+}
+
+/** Wraps an open PGlite instance (used by the server and by tests). */
+export function fromPglite(pglite: PGlite): Database {
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  let destroyed = false;
+  return {
+    db,
+    kind: 'pglite',
+    poolStats: () => undefined,
+    ping: async () => {
+      await sql`SELECT 1`.execute(db);
+    },
+    destroy: async () => {
+      if (destroyed) return;
+      destroyed = true;
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001-initial-schema';
+
+/**
+ * Migrations are listed in code (not read from a folder), so the same list
+ * runs from ts-jest, from dist/ and from the CLI. Names sort in apply order.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial-schema': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../logging/logger';
+import { toServiceError } from './status';
+
+/** The collector behind an authenticated call, handed to every handler. */
+export interface Caller {
+  readonly collectorId: string;
+  readonly collectorName: string;
+  readonly workspaceId: string;
+  /** Per-collector overrides of the configured rate limits, when set. */
+  readonly rateLimits: {
+    readonly requestsPerMin: number | undefined;
+    readonly messagesPerMin: number | undefined;
+  };
+}
+
+/** Resolves the caller from call metadata, or throws an UNAUTHENTICATED DomainError. */
+export interface Authenticator {
+  authenticate(metadata: grpc.Metadata, peer: string): Promise<Caller>;
+}
+
+/** What a handler learns about its call besides the request. */
+export interface RpcContext {
+  readonly method: string;
+  readonly requestId: string;
+  readonly logger: Logger;
+  readonly metadata: grpc.Metadata;
+  readonly peer: string;
+  readonly caller: Caller;
+  /** Aborted when the client cancels or the deadline passes. */
+  readonly signal: AbortSignal;
+}
+
+/** Sees every RPC once it ends; metrics hook in here. */
+export interface RpcObserver {
+  onRpcEnd(method: string, code: grpc.status, durationMs: number): void;
+}
+
+export interface RpcDeps {
+  readonly logger: Logger;
+  readonly authenticator: Authenticator;
+  readonly observer?: RpcObserver;
+  /** Tracks in-flight calls so shutdown can wait for them. */
+  readonly inFlight?: InFlightCalls;
+}
+
+export type UnaryHandler<Req, Res> = (request: Req, ctx: RpcContext) => Promise<Res>;
+export type ClientStreamHandler<Req, Res> = (stream: AsyncIterable<Req>, ctx: RpcContext) => Promise<Res>;
+
+/** Counts running calls; `idle()` resolves when none is left. */
+export class InFlightCalls {
+  private count = 0;
+  private waiters: Array<() => void> = [];
+
+  get size(): number {
+    return this.count;
+  }
+
+  enter(): () => void {
+    this.count++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.count--;
+      if (this.count === 0) for (const w of this.waiters.splice(0)) w();
+    };
+  }
+
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>;
+
+/**
+ * Runs one RPC: authenticates, builds the context, calls the async handler,
+ * maps any error in one place, logs one line and reports to the observer.
+ * `respond` is invoked exactly once.
+ */
+async function runCall<Res>(
+  method: string,
+  call: AnyCall,
+  deps: RpcDeps,
+  invoke: (ctx: RpcContext) => Promise<Res>,
+  respond: (err: Partial<grpc.StatusObject> | null, value?: Res) => void,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  const requestId = randomUUID();
+  const peer = call.getPeer();
+  let logger = deps.logger.child({ method, requestId });
+  const leave = deps.inFlight?.enter();
+  const abort = new AbortController();
+  const onCancel = () => abort.abort(new Error('call cancelled'));
+  call.once('cancelled', onCancel);
+  let code: grpc.status = grpc.status.OK;
+  let collectorId: string | undefined;
+  try {
+    const caller = await deps.authenticator.authenticate(call.metadata, peer);
+    collectorId = caller.collectorId;
+    logger = logger.child({ collectorId, workspaceId: caller.workspaceId });
+    const ctx: RpcContext = { method, requestId, logger, metadata: call.metadata, peer, caller, signal: abort.signal };
+    const value = await invoke(ctx);
+    respond(null, value);
+  } catch (err) {
+    const status = toServiceError(err, logger);
+    code = status.code ?? grpc.status.UNKNOWN;
+    respond(status);
+  } finally {
+    call.removeListener('cancelled', onCancel);
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    if (abort.signal.aborted) code = grpc.status.CANCELLED;
+    logger.info({ code: grpc.status[code], durationMs: Math.round(durationMs * 100) / 100, peer, collectorId }, 'rpc');
+    deps.observer?.onRpcEnd(method, code, durationMs);
+    leave?.();
+  }
+}
+
+/** Adapts an async unary handler to grpc-js. */
+export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, deps: RpcDeps) {
+  return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
+    void runCall(
+      method,
+      call as AnyCall,
+      deps,
+      (ctx) => handler(call.request, ctx),
+      (err, value) => (err ? callback(err) : callback(null, value)),
+    );
+  };
+}
+
+/** Adapts an async client-streaming handler to grpc-js; the stream is read on demand. */
+export function clientStream<Req, Res>(method: string, handler: ClientStreamHandler<Req, Res>, deps: RpcDeps) {
+  return (call: grpc.ServerReadableStream<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
+    void runCall(
+      method,
+      call as AnyCall,
+      deps,
+      (ctx) => handler(call as AsyncIterable<Req>, ctx),
+      (err, value) => (err ? callback(err) : callback(null, value)),
+    );
+  };
+}
