@@ -25,14 +25,19 @@ const noKeysYet: Authenticator = {
  * Opens the database, migrates it, and starts the gRPC server: what
  * `catsyphon-ingest serve` runs. Tests call it too, with their own config.
  */
-export async function startApp(config: Config, logger: Logger): Promise<App> {
+export interface AppOverrides {
+  /** Replaces API-key authentication (tests that are not about auth). */
+  readonly authenticator?: Authenticator;
+}
+
+export async function startApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const database = await openDatabase(config.database, logger.child({ component: 'database' }));
   try {
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
     const server = createServer(config, {
       database,
       logger,
-      authenticator: noKeysYet,
+      authenticator: overrides.authenticator ?? noKeysYet,
       services: (rpc) => [ingestionService(config, { database }, rpc)],
     });
     await server.start();

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { type App, startApp } from '../../src/app';
+import { type App, type AppOverrides, startApp } from '../../src/app';
 import { type Config, loadConfig } from '../../src/config/config';
 import { SessionIngestionClient } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { captureLogger } from './log-capture';
@@ -20,11 +20,11 @@ export interface TestApp {
 }
 
 /** Starts the real app (real config parsing, migrations, server) on 127.0.0.1:0. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<TestApp> {
   const testDb = await createTestDatabase();
   const config = loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', SHUTDOWN_GRACE_MS: '5s', ...testDb.env, ...env });
   const logs = captureLogger();
-  const app = await startApp(config, logs.logger);
+  const app = await startApp(config, logs.logger, overrides);
   const address = `127.0.0.1:${app.server.port}`;
   const ingestion = new SessionIngestionClient(address, grpc.credentials.createInsecure());
   const healthClient = createHealthClient(address);
