@@ -13,6 +13,8 @@ export interface CollectorActivityRecorderOptions {
   readonly clock: Clock;
   /** At most one write per collector per interval (default 5 s). */
   readonly intervalMs?: number;
+  /** The write itself (default: collectors.last_seen_at/hostname/version); tests count it. */
+  readonly store?: (db: Kysely<DB>, collectorId: string, seen: { at: Date; hostname: string; version: string }) => Promise<void>;
 }
 
 /** A CollectorActivity that can be flushed and stopped with the server. */
@@ -45,6 +47,7 @@ export const DEFAULT_ACTIVITY_INTERVAL_MS = 5_000;
  */
 export function createCollectorActivityRecorder(options: CollectorActivityRecorderOptions): CollectorActivityRecorder {
   const intervalMs = options.intervalMs ?? DEFAULT_ACTIVITY_INTERVAL_MS;
+  const store = options.store ?? recordCollectorSeen;
   const logger = options.logger.child({ component: 'collector-activity' });
   const states = new Map<string, CollectorState>();
   const writes = new Set<Promise<void>>();
@@ -57,7 +60,7 @@ export function createCollectorActivityRecorder(options: CollectorActivityRecord
     if (!seen) return;
     state.pending = undefined;
     state.lastWriteAt = options.clock.now();
-    const done = recordCollectorSeen(options.db, collectorId, {
+    const done = store(options.db, collectorId, {
       at: new Date(seen.at),
       hostname: seen.hostname,
       version: seen.version,
