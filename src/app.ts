@@ -13,7 +13,8 @@ import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
 import type { Authenticator } from './grpc/rpc';
 import { createServer, type IngestServer } from './grpc/server';
-import { ingestionService } from './ingest/ingestion.service';
+import { createIdempotencyService, ingestionService } from './ingest/ingestion.service';
+import { sessionQueryService } from './query/session-query.service';
 import type { Logger } from './logging/logger';
 import { type Clock, systemClock } from './util/clock';
 
@@ -61,14 +62,18 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       onCollectorChanged: (id) => apiKeys.forgetCollector(id),
     });
     const collectorActivity = createCollectorActivityRecorder({ db: database.db, logger, clock });
+    const idempotency = createIdempotencyService(config, database, { logger });
     const server = createServer(config, {
       database,
       logger,
       authenticator: overrides.authenticator ?? apiKeys,
-      // merge: pass `collectorActivity` to the ingestion service's deps.
-      services: (rpc) => [ingestionService(config, { database }, rpc)],
+      services: (rpc) => [
+        ingestionService(config, { database, activity: collectorActivity, idempotency }, rpc),
+        sessionQueryService({ database }, rpc),
+      ],
     });
     await server.start();
+    const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     if (isOnDiskPglite(config.database)) {
       admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
@@ -83,6 +88,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       collectorActivity,
       adminSocket: admin?.socketPath,
       stop: async () => {
+        stopPurging();
         await admin?.stop();
         await server.stop();
         await collectorActivity.close();
