@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -12,9 +11,13 @@ import {
   type ExportSessionsRequest,
   type ExportSessionsResponse,
   SessionIngestionClient,
+  SessionStatus,
   SessionIngestionService,
 } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { bearer } from '../helpers/auth-fixtures';
+import { startServer, runCli } from '../helpers/cli-process';
 import { FakeAuthenticator } from '../helpers/fake-auth';
+import { simpleSession } from '../helpers/session-gen';
 import { captureLogger } from '../helpers/log-capture';
 import { createHealthClient } from '../helpers/test-app';
 
@@ -85,33 +88,68 @@ describe('graceful shutdown', () => {
     }
   });
 
-  test('the built server exits 0 on SIGTERM and on SIGINT', async () => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(
+    'SIGTERM to the built server during an in-flight stream: the call completes, health reads NOT_SERVING meanwhile, exit 0',
+    async () => {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'cs-shutdown-'));
+      const env = { DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', SHUTDOWN_GRACE_MS: '60s' };
+      const server = await startServer(env, /gRPC server listening/);
+      const address = `127.0.0.1:${server.port}`;
+      const client = new SessionIngestionClient(address, grpc.credentials.createInsecure());
+      const health = createHealthClient(address);
       try {
-        const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/src/cli/main.js'), 'serve'], {
-          env: { PATH: process.env.PATH, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', LOG_LEVEL: 'info' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.stderr.on('data', (d) => (out += d));
-        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-        await waitFor(() => /gRPC server listening/.test(out), () => out);
-        child.kill(signal);
+        expect((await runCli(['workspace', 'create', '--name', 'demo', '--slug', 'demo', '--json'], env)).code).toBe(0);
+        const created = await runCli(['collector', 'create', '--workspace', 'demo', '--name', 'laptop', '--json'], env);
+        expect(created.code).toBe(0);
+        const { apiKey: key } = JSON.parse(created.stdout) as { apiKey: string };
+
+        let answer!: (v: { err: grpc.ServiceError | null; res?: ExportSessionsResponse }) => void;
+        const response = new Promise<{ err: grpc.ServiceError | null; res?: ExportSessionsResponse }>((r) => (answer = r));
+        const stream = client.exportSessionsStream(bearer(key), (err, res) => answer({ err, res }));
+        stream.write({ sessions: [simpleSession('in-flight-1')] });
+        await waitUntil(async () => (await checkHealth(health)) === 'SERVING');
+
+        const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+        server.child.kill('SIGTERM');
+        await waitUntil(async () => (await checkHealth(health)) === 'NOT_SERVING');
+        stream.write({ sessions: [simpleSession('in-flight-2')] });
+        stream.end();
+
+        const { err, res } = await response;
+        expect(err).toBeNull();
+        expect(res?.results.map((r) => [r.sessionId, r.status])).toEqual([
+          ['in-flight-1', SessionStatus.SESSION_STATUS_CREATED],
+          ['in-flight-2', SessionStatus.SESSION_STATUS_CREATED],
+        ]);
         expect(await exited).toBe(0);
-        expect(out).toMatch(/shutdown complete/);
+        expect(server.output()).toMatch(/shutdown complete/);
       } finally {
+        client.close();
+        health.close();
+        await server.stop('SIGKILL');
         rmSync(dataDir, { recursive: true, force: true });
       }
+    },
+    300_000,
+  );
+
+  test('the built server exits 0 on SIGINT', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'cs-shutdown-'));
+    try {
+      const server = await startServer({ DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0' }, /gRPC server listening/);
+      expect(await server.stop('SIGINT')).toBe(0);
+      expect(server.output()).toMatch(/shutdown complete/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 });
 
-async function waitFor(check: () => boolean, describe: () => string, timeoutMs = 30_000): Promise<void> {
+/** Polls an async condition (health answers change asynchronously in another process). */
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out; output so far:\n${describe()}`);
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > until) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 50));
   }
 }
