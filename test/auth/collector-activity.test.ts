@@ -5,6 +5,9 @@ import type { Caller } from '../../src/grpc/rpc';
 import { FakeClock } from '../helpers/auth-fixtures';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
+/** Starting an app (PGlite, migrations) can take long on a busy machine. */
+const STARTUP_TIMEOUT_MS = 180_000;
+
 const info = (hostname: string, version = '1.0.0'): CollectorInfo => ({
   type: 'aiobscura',
   version,
@@ -38,7 +41,7 @@ describe('collector activity recorder', () => {
         rateLimits: { requestsPerMin: undefined, messagesPerMin: undefined },
       });
     }
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });

@@ -6,6 +6,9 @@ import { DomainError } from '../../src/errors';
 import { CountingHasher, FakeClock } from '../helpers/auth-fixtures';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
+/** Starting an app (PGlite, migrations) can take long on a busy machine. */
+const STARTUP_TIMEOUT_MS = 180_000;
+
 describe('collector service', () => {
   let t: TestApp;
   const clock = new FakeClock();
@@ -13,7 +16,7 @@ describe('collector service', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ BCRYPT_COST: '4' }, { clock, keyHasher: hasher });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -107,5 +110,5 @@ describe('collector service', () => {
     } finally {
       await emptyDb.close();
     }
-  });
+  }, STARTUP_TIMEOUT_MS);
 });

@@ -1,5 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { ExportSessionsResponse, SessionIngestionClient } from '../../generated/catsyphon/telemetry/v1/sessions';
+import type {
+  CollectorInfo,
+  ExportSessionsResponse,
+  SessionIngestionClient,
+} from '../../generated/catsyphon/telemetry/v1/sessions';
 import { bcryptKeyHasher, type KeyHasher } from '../../src/auth/key-hasher';
 import type { Clock } from '../../src/util/clock';
 
@@ -40,10 +45,12 @@ export function bearer(key: string): grpc.Metadata {
 export function exportStatus(
   client: SessionIngestionClient,
   metadata: grpc.Metadata = new grpc.Metadata(),
+  collector?: CollectorInfo,
 ): Promise<{ code: grpc.status; details: string; error?: grpc.ServiceError }> {
   return new Promise((resolve) => {
     client.exportSessions(
-      { batchId: 'b1', sessions: [] },
+      // An empty batch under a fresh batch id: authenticated, it is accepted (OK).
+      { batchId: randomUUID(), sessions: [], collector },
       metadata,
       (err: grpc.ServiceError | null, _res?: ExportSessionsResponse) =>
         resolve(err ? { code: err.code, details: err.details, error: err } : { code: grpc.status.OK, details: '' }),
