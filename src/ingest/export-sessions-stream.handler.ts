@@ -70,9 +70,10 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
         }
       }
       // A client cancel (RST_STREAM) first ends the stream like a half-close and
-      // is reported as a cancel just after: let it arrive, and check again before
-      // commit, so a truncated batch is never recorded as done.
-      await new Promise((resolve) => setImmediate(resolve));
+      // is reported as a cancel a moment later. With an idempotency record at
+      // stake, give it that moment (and check again before commit), so a
+      // truncated batch is never recorded as done.
+      if (owned) await cancelGrace(ctx.signal);
       throwIfCancelled(ctx.signal);
       const encoded = await store(chunk, true);
       owned?.finish();
@@ -86,4 +87,20 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
 
 function throwIfCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new DomainError('aborted', 'stream cancelled by the client');
+}
+
+/** How long an idempotent stream waits after its end for a cancel that raced it. */
+const CANCEL_GRACE_MS = 50;
+
+function cancelGrace(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, CANCEL_GRACE_MS);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
