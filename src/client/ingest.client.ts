@@ -100,7 +100,9 @@ export class IngestClient {
       this.env,
       (event) => this.options.onRetry?.({ ...event, batchId }),
     );
-    return this.settle(batch, batchId, outcome);
+    // The plan reserved room for a 128-character id; report the exact size.
+    const bytes = batch.bytes - BATCH_ID_BYTES + fieldBytes(Buffer.byteLength(batchId));
+    return this.settle({ ...batch, bytes }, batchId, outcome);
   }
 
   private settle(
