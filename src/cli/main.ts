@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config/config';
 import { openDatabase } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { createRootLogger } from '../logging/logger';
+import { registerPushCommand } from '../push/push.cli';
 import { serve } from './serve';
 
 /** Prints one result: JSON for scripts, or the human text. */
@@ -38,6 +39,8 @@ export function buildCli(): Command {
         await database.destroy();
       }
     });
+
+  registerPushCommand(program);
 
   return program;
 }
