@@ -1,0 +1,133 @@
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { type PushOptions, runPush } from '../../src/push/push.command';
+import { CaptureStream } from '../helpers/capture-stream';
+import { FaultServer } from '../helpers/fault-server';
+
+const ROOT = join(__dirname, '..', '..');
+const EXAMPLES = join(ROOT, 'examples');
+const FIXTURES = join(__dirname, '..', 'fixtures', 'claude-code');
+
+describe('catsyphon-ingest push (against a fault-injecting server)', () => {
+  let server: FaultServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await new FaultServer().start();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+  beforeEach(() => {
+    server.reset();
+    dir = mkdtempSync(join(tmpdir(), 'push-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function options(paths: string[], extra: Partial<PushOptions> = {}): PushOptions {
+    return {
+      paths,
+      server: server.address,
+      apiKey: 'cs_live_push_test',
+      tls: false,
+      json: false,
+      maxSessionsPerBatch: 1000,
+      maxBatchBytes: 4 * 1024 * 1024,
+      stream: false,
+      deadlineMs: undefined,
+      maxAttempts: undefined,
+      stateFile: join(dir, 'state.json'),
+      ...extra,
+    };
+  }
+
+  async function push(paths: string[], extra: Partial<PushOptions> = {}, stderr = new CaptureStream()) {
+    const stdout = new CaptureStream();
+    const sleeps: number[] = [];
+    const code = await runPush(options(paths, extra), {
+      stdout,
+      stderr,
+      nowNs: () => 1_800_000_000_000_000_000n,
+      client: { retryEnv: { sleep: async (ms) => void sleeps.push(ms), random: () => 0 } },
+    });
+    return { code, stdout: stdout.text(), stderr: stderr.text(), sleeps };
+  }
+
+  test('pushes the examples (JSON and a Claude Code project directory) and prints the summary table', async () => {
+    const { code, stdout, stderr } = await push([EXAMPLES]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(server.calls).toHaveLength(1);
+    expect(server.calls[0].authorization).toBe('Bearer cs_live_push_test');
+    expect(server.calls[0].sessionIds.sort()).toEqual(
+      ['0b6f1d2e-8c3a-4f5b-9e7d-1a2b3c4d5e6f', 'aider-2025-12-11-1432', 'codex-7f3e2a10-5c4b-4d8e-9a61-0b2c3d4e5f60', 'cursor-composer-5d1e'].sort(),
+    );
+    expect(stdout.split('\n')[0]).toMatch(/^status\s+sessions\s+new messages\s+new threads$/);
+    expect(stdout).toMatch(/^created\s+4\s+26\s+6$/m); // 7+3+5+11 messages, 1+1+2+2 threads
+    expect(stdout).toMatch(/^duplicate\s+0\s+0\s+0$/m);
+    expect(stdout).toMatch(/^failed\s+0\s+0\s+0$/m);
+    expect(stdout).toMatch(/^total\s+4\s/m);
+  });
+
+  test('--json prints one JSON object; a retried batch keeps its batch_id', async () => {
+    server.failNext({ code: grpc.status.UNAVAILABLE, retryDelayMs: 1_000 });
+    const { code, stdout, stderr, sleeps } = await push([join(EXAMPLES, 'json')], { json: true });
+    expect(code).toBe(0);
+    expect(sleeps).toEqual([1_000]);
+    expect(stderr).toMatch(/UNAVAILABLE \(injected UNAVAILABLE\), attempt 1, retrying in 1000 ms/);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const out = JSON.parse(stdout);
+    expect(out).toMatchObject({ ok: true, files: 2, sessions: 3, counts: { created: 3, updated: 0, duplicate: 0, failed: 0 }, errors: [] });
+    expect(out.batches).toEqual([expect.objectContaining({ attempts: 2, status: 'BATCH_STATUS_ACCEPTED' })]);
+    expect(server.calls[0].batchId).toBe(server.calls[1].batchId);
+    expect(out.results.every((r: { batchId: string }) => r.batchId === server.calls[0].batchId)).toBe(true);
+  });
+
+  test('exits non-zero when the server refuses the batch, listing each failed session', async () => {
+    server.failNext({ code: grpc.status.PERMISSION_DENIED });
+    const { code, stdout } = await push([join(EXAMPLES, 'json', 'codex-session.json')]);
+    expect(code).toBe(1);
+    expect(server.calls).toHaveLength(1);
+    expect(stdout).toMatch(/^failed\s+1\s/m);
+    expect(stdout).toContain('failed codex-7f3e2a10-5c4b-4d8e-9a61-0b2c3d4e5f60: PERMISSION_DENIED injected PERMISSION_DENIED');
+  });
+
+  test('malformed transcript lines are warnings (exit 0); unreadable inputs are errors (exit 1)', async () => {
+    const ok = await push([join(FIXTURES, 'malformed-lines.jsonl')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/^warning: malformed-lines\.jsonl:2: skipped malformed line/m);
+    expect(ok.stderr).toMatch(/^warning: malformed-lines\.jsonl:4: skipped malformed line/m);
+
+    writeFileSync(join(dir, 'broken.json'), '{"id": ');
+    const bad = await push([join(dir, 'broken.json'), join(dir, 'missing.jsonl')], { json: true });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: .*broken\.json: /m);
+    expect(bad.stderr).toMatch(/^error: .*missing\.jsonl: no such file or directory/m);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, sessions: 0 });
+    expect(server.calls).toHaveLength(1); // only the first push reached the server
+  });
+
+  test('an empty directory is an error', async () => {
+    const { code, stdout } = await push([dir], { json: true });
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout).errors).toEqual(['no .json or .jsonl files found']);
+  });
+
+  test('shows a progress bar on a terminal when there are many files, and none otherwise', async () => {
+    for (let i = 0; i < 25; i++) copyFileSync(join(FIXTURES, 'minimal-session.jsonl'), join(dir, `s${i}.jsonl`));
+    const tty = await push([dir], { stateFile: undefined }, new CaptureStream(true));
+    expect(tty.code).toBe(0);
+    expect(tty.stderr).toContain('reading [');
+    expect(tty.stderr).toContain('] 25/25');
+    const pipe = await push([dir], { stateFile: undefined }, new CaptureStream(false));
+    expect(pipe.stderr).toBe('');
+  });
+
+  test('--stream sends one ExportSessionsStream call', async () => {
+    const { code } = await push([EXAMPLES], { stream: true });
+    expect(code).toBe(0);
+    expect(server.calls.map((c) => [c.method, c.sessionIds.length])).toEqual([['stream', 4]]);
+    expect(server.calls[0].batchId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
