@@ -2,10 +2,12 @@ import * as grpc from '@grpc/grpc-js';
 import { encodeRetryInfoDetails } from '../../src/grpc/retry-info';
 import {
   BatchStatus,
+  type CollectorInfo,
   type ExportSessionsRequest,
   type ExportSessionsResponse,
   type Session,
   type SessionBatch,
+  SessionIngestionClient,
   SessionIngestionService,
   SessionStatus,
 } from '../../generated/catsyphon/telemetry/v1/sessions';
@@ -44,7 +46,13 @@ export class FaultServer {
   private faults: Fault[] = [];
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   private readonly hung: Array<() => void> = [];
+  private readonly upstream?: SessionIngestionClient;
   port = 0;
+
+  /** With `forwardTo`, calls that get past the faults are forwarded to that server (a lossy proxy). */
+  constructor(options: { forwardTo?: string } = {}) {
+    if (options.forwardTo) this.upstream = new SessionIngestionClient(options.forwardTo, grpc.credentials.createInsecure());
+  }
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
@@ -67,7 +75,7 @@ export class FaultServer {
       exportSessions: (call: grpc.ServerUnaryCall<ExportSessionsRequest, ExportSessionsResponse>, done: grpc.sendUnaryData<ExportSessionsResponse>) => {
         const req = call.request;
         const bytes = SessionIngestionService.exportSessions.requestSerialize(req).length;
-        this.handle('unary', req.batchId, req.sessions, 1, call.metadata, bytes, done);
+        this.handle('unary', req.batchId, req.sessions, 1, call.metadata, bytes, done, req.collector);
       },
       exportSessionsStream: (call: grpc.ServerReadableStream<SessionBatch, ExportSessionsResponse>, done: grpc.sendUnaryData<ExportSessionsResponse>) => {
         const sessions: Session[] = [];
@@ -98,6 +106,7 @@ export class FaultServer {
     metadata: grpc.Metadata,
     bytes: number,
     done: grpc.sendUnaryData<ExportSessionsResponse>,
+    collector?: CollectorInfo,
   ): void {
     const authorization = metadata.get('authorization')[0];
     this.calls.push({
@@ -114,9 +123,41 @@ export class FaultServer {
       return;
     }
     if (fault && !fault.afterProcessing) return done(this.statusFor(fault));
+    if (this.upstream) {
+      void this.forward(method, batchId, sessions, metadata, collector).then(
+        (response) => (fault ? done(this.statusFor(fault)) : done(null, response)),
+        (err: grpc.ServiceError) => done(err),
+      );
+      return;
+    }
     const response = this.process(batchId, sessions);
     if (fault) return done(this.statusFor(fault));
     done(null, response);
+  }
+
+  private forward(
+    method: SeenCall['method'],
+    batchId: string,
+    sessions: Session[],
+    incoming: grpc.Metadata,
+    collector?: CollectorInfo,
+  ): Promise<ExportSessionsResponse> {
+    const upstream = this.upstream as SessionIngestionClient;
+    const metadata = new grpc.Metadata();
+    for (const key of ['authorization', 'x-batch-id']) {
+      const [value] = incoming.get(key);
+      if (value !== undefined) metadata.set(key, value);
+    }
+    return new Promise((resolve, reject) => {
+      const callback = (err: grpc.ServiceError | null, res: ExportSessionsResponse) => (err ? reject(err) : resolve(res));
+      if (method === 'unary') {
+        upstream.exportSessions({ collector, batchId, sessions }, metadata, callback);
+      } else {
+        const call = upstream.exportSessionsStream(metadata, callback);
+        call.write({ sessions });
+        call.end();
+      }
+    });
   }
 
   private statusFor(fault: Fault): Partial<grpc.StatusObject> {
@@ -150,6 +191,7 @@ export class FaultServer {
   }
 
   async stop(): Promise<void> {
+    this.upstream?.close();
     for (const release of this.hung.splice(0)) release();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
   }
