@@ -70,7 +70,8 @@ export class FaultServer {
     this.completed.clear();
   }
 
-  async start(): Promise<this> {
+  /** Starts on 127.0.0.1:0, plaintext or with TLS (optionally requiring a client certificate). */
+  async start(tls?: { ca: Buffer; cert: Buffer; key: Buffer; requireClientCert?: boolean }): Promise<this> {
     this.server.addService(SessionIngestionService, {
       exportSessions: (call: grpc.ServerUnaryCall<ExportSessionsRequest, ExportSessionsResponse>, done: grpc.sendUnaryData<ExportSessionsResponse>) => {
         const req = call.request;
@@ -93,7 +94,13 @@ export class FaultServer {
       },
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      this.server.bindAsync(
+        '127.0.0.1:0',
+        tls
+          ? grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], !!tls.requireClientCert)
+          : grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
+      ),
     );
     return this;
   }
