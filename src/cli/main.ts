@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../config/config';
 import { openDatabase } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { createRootLogger } from '../logging/logger';
-import { registerPushCommand } from '../push/push.cli';
+import { addPushCommand } from '../push/push.cli';
 import { serve } from './serve';
 
 /** Prints one result: JSON for scripts, or the human text. */
@@ -40,7 +40,7 @@ export function buildCli(): Command {
       }
     });
 
-  registerPushCommand(program);
+  addPushCommand(program);
 
   return program;
 }

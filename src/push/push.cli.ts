@@ -53,7 +53,7 @@ function tlsOptions(flags: PushFlags): boolean | TlsOptions {
 }
 
 /** Adds `catsyphon-ingest push` to the CLI. */
-export function registerPushCommand(program: Command, env: NodeJS.ProcessEnv = process.env): void {
+export function addPushCommand(program: Command, env: NodeJS.ProcessEnv = process.env): void {
   program
     .command('push')
     .description('send sessions to a server: proto3-JSON files and Claude Code transcripts (files or directories, e.g. ~/.claude/projects)')
