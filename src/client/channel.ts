@@ -17,7 +17,8 @@ const seconds = (ms: number) => `${(Math.max(ms, 1) / 1000).toFixed(3)}s`;
  * The service config for `retryMode: 'channel'`: grpc-js's own retry
  * policy with the same codes and backoff. grpc-js caps maxAttempts at 5,
  * honours only the `grpc-retry-pushback-ms` trailer (not RetryInfo), uses
- * real timers, and stops retrying a stream once 256 KiB were sent.
+ * real timers, and stops retrying a call once it sent more than its
+ * per-call retry buffer (raised to one batch below; a long stream exceeds it).
  */
 export function retryServiceConfig(retry: RetryOptions): string {
   return JSON.stringify({
@@ -46,7 +47,13 @@ export function channelOptions(
   const tlsName = typeof tls === 'object' && tls.serverNameOverride ? { 'grpc.ssl_target_name_override': tls.serverNameOverride } : {};
   const retries =
     mode === 'channel' && retry.maxAttempts > 1
-      ? { 'grpc.service_config': retryServiceConfig(retry), 'grpc.enable_retries': 1 }
+      ? {
+          'grpc.service_config': retryServiceConfig(retry),
+          'grpc.enable_retries': 1,
+          // grpc-js only retries a call whose messages it still buffers (1 MiB by default): room for one batch.
+          'grpc.per_rpc_retry_buffer_size': maxBytes,
+          'grpc.retry_buffer_size': Math.max(16 * 1024 * 1024, 4 * maxBytes),
+        }
       : {};
   return {
     'grpc.max_send_message_length': maxBytes,

@@ -169,4 +169,14 @@ describe('IngestClient retries against a fault-injecting server', () => {
     expect(server.calls).toHaveLength(1);
     expect(bad.counts.failed).toBe(1);
   });
+
+  test('channel mode also retries a batch larger than grpc-js’s default 1 MiB retry buffer', async () => {
+    const c = client({ retryMode: 'channel', retry: { initialBackoffMs: 10, maxBackoffMs: 20 } });
+    server.failNext({ code: grpc.status.UNAVAILABLE });
+    const report = await c.exportSessions([makeSession('big-1', 2, 1024 * 1024), makeSession('big-2', 1, 512 * 1024)]);
+    expect(server.calls).toHaveLength(2);
+    expect(server.calls[0].bytes).toBeGreaterThan(2 * 1024 * 1024);
+    expect(server.calls[1].batchId).toBe(server.calls[0].batchId);
+    expect(report.counts.created).toBe(2);
+  });
 });
