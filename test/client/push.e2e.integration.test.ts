@@ -2,7 +2,7 @@
  * End to end: the push command and the client against the real app (real
  * server, real ExportSessions, real database), with the fake authenticator.
  */
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -16,7 +16,7 @@ import {
   type GetSessionStatusResponse,
   SessionQueryServiceClient,
 } from '../../generated/catsyphon/ingest/v1/query';
-import { Assistant, type Session } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { Assistant, PlanStatus, type Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { CaptureStream } from '../helpers/capture-stream';
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { FaultServer } from '../helpers/fault-server';
@@ -146,6 +146,26 @@ describe('push end to end against the real app', () => {
     const status = await getStatus(sessionId, Assistant.ASSISTANT_CLAUDE_CODE);
     expect(status.messageCount).toBe(4n);
     expect(status.threads).toEqual([expect.objectContaining({ threadId: 'main', lastSeq: 4, messageCount: 4n })]);
+  });
+
+  test('plans from plan mode are stored, and a rejected plan turns ABANDONED once the transcript grows', async () => {
+    const transcript = join(dir, 'plans.jsonl');
+    const lines = readFileSync(join(FIXTURES, 'with-plans.jsonl'), 'utf8').split('\n').filter(Boolean);
+    writeFileSync(transcript, `${lines.slice(0, 2).join('\n')}\n`);
+    const proposed = await push([transcript], { stateFile: undefined });
+    expect(proposed.out.counts.created).toBe(1);
+
+    writeFileSync(transcript, `${lines.join('\n')}\n`);
+    const answered = await push([transcript], { stateFile: undefined });
+    expect(answered.out.results).toEqual([expect.objectContaining({ status: 'updated', messagesIngested: 3 })]);
+
+    const expected = buildSessions([readTranscript(transcript, readFileSync(transcript))]).sessions[0];
+    const stored = await getSession(expected.id, Assistant.ASSISTANT_CLAUDE_CODE);
+    expect(stored.session).toEqual(expected);
+    expect(stored.session?.plans.map((p) => [p.id, p.status])).toEqual([
+      ['toolu_plan1', PlanStatus.PLAN_STATUS_ABANDONED],
+      ['toolu_plan2', PlanStatus.PLAN_STATUS_ACTIVE],
+    ]);
   });
 
   describe('through a lossy proxy (answers lost after the server stored the batch)', () => {

@@ -6,6 +6,7 @@ import {
   AuthorRole,
   FileChangeType,
   MessageType,
+  PlanStatus,
   Session,
   ThreadType,
 } from '../../generated/catsyphon/telemetry/v1/sessions';
@@ -192,5 +193,39 @@ describe('Claude Code transcripts -> sessions', () => {
     const names = ['with-tool-calls.jsonl', 'with-agent-spawn.jsonl', 'agent-a1234567.jsonl', 'with-summaries.jsonl', 'non-ascii.jsonl'];
     const encode = () => buildSessions(names.map(file)).sessions.map((x) => Buffer.from(Session.encode(x).finish()).toString('base64'));
     expect(encode()).toEqual(encode());
+  });
+
+  test('plan mode: each ExitPlanMode call is a plan, abandoned when rejected, updated when answered', () => {
+    const s = only('with-plans.jsonl');
+    expect(s.plans).toEqual([
+      {
+        id: 'toolu_plan1',
+        path: '~/.claude/plans/lru-eviction-plan.md',
+        title: 'Add TTL eviction',
+        status: PlanStatus.PLAN_STATUS_ABANDONED,
+        content: '# Add TTL eviction\n\n1. Store expiry per entry\n2. Sweep every minute',
+        createdAtNs: ns('2025-12-12T08:00:20.000Z'),
+        updatedAtNs: ns('2025-12-12T08:01:00.000Z'),
+      },
+      expect.objectContaining({
+        id: 'toolu_plan2',
+        title: 'Add LRU eviction with a size cap',
+        status: PlanStatus.PLAN_STATUS_ACTIVE,
+        createdAtNs: ns('2025-12-12T08:01:30.000Z'),
+        updatedAtNs: ns('2025-12-12T08:02:00.000Z'),
+      }),
+    ]);
+    expect(s.threads[0].messages.map((m) => MessageType[m.messageType])).toEqual([
+      'MESSAGE_TYPE_PROMPT',
+      'MESSAGE_TYPE_PLAN',
+      'MESSAGE_TYPE_TOOL_RESULT',
+      'MESSAGE_TYPE_PLAN',
+      'MESSAGE_TYPE_TOOL_RESULT',
+    ]);
+    expect(s.threads[0].messages[2].toolResult?.success).toBe(false);
+    // Before the answer arrives the plan is active and not yet updated.
+    const proposed = buildSessions([readTranscript('/x/with-plans.jsonl', Buffer.from(`${fileLines('with-plans.jsonl').slice(0, 2).join('\n')}\n`))]);
+    expect(proposed.sessions[0].plans).toEqual([expect.objectContaining({ id: 'toolu_plan1', status: PlanStatus.PLAN_STATUS_ACTIVE })]);
+    expect(proposed.sessions[0].plans[0].updatedAtNs).toBeUndefined();
   });
 });

@@ -102,11 +102,14 @@ function assistantMessages(entry: Json, ctx: EntryContext): DraftMessage[] {
     input: JSON.stringify(b.input ?? {}),
   }));
   const isError = entry.isApiErrorMessage === true;
+  const planOnly = toolCalls.length > 0 && toolCalls.every((c) => c.name === 'ExitPlanMode');
   const type = isError
     ? MessageType.MESSAGE_TYPE_ERROR
-    : toolCalls.length > 0
-      ? MessageType.MESSAGE_TYPE_TOOL_CALL
-      : MessageType.MESSAGE_TYPE_RESPONSE;
+    : planOnly
+      ? MessageType.MESSAGE_TYPE_PLAN
+      : toolCalls.length > 0
+        ? MessageType.MESSAGE_TYPE_TOOL_CALL
+        : MessageType.MESSAGE_TYPE_RESPONSE;
   return [
     draft(ctx, entry, message, {
       authorRole: ctx.agent ? AuthorRole.AUTHOR_ROLE_AGENT : AuthorRole.AUTHOR_ROLE_ASSISTANT,

@@ -8,6 +8,7 @@ import {
 } from '../../../generated/catsyphon/telemetry/v1/sessions';
 import { type DraftMessage, entryMessages } from './entry.mapper';
 import type { TranscriptFile, TranscriptLine } from './jsonl.reader';
+import { plansOf } from './plans.mapper';
 import { fillTimestamps, parseTimestampNs } from './timestamps';
 
 type Json = Record<string, unknown>;
@@ -42,7 +43,7 @@ interface SessionDraft {
   readonly id: string;
   readonly threads: Map<string, ThreadDraft>;
   readonly seenUuids: Set<string>;
-  readonly lines: Array<{ entry: Json; thread: string }>;
+  readonly lines: Array<{ entry: Json; thread: string; emittedAtNs: bigint }>;
 }
 
 function sessionIdOf(file: TranscriptFile): string {
@@ -102,7 +103,7 @@ function addFile(draft: SessionDraft, file: TranscriptFile, options: BuildOption
     }
     const slug = str(line.entry.slug);
     if (where.agentId && slug && !thread.metadata.slug) thread.metadata.slug = slug;
-    draft.lines.push({ entry: line.entry, thread: where.id });
+    draft.lines.push({ entry: line.entry, thread: where.id, emittedAtNs: emitted[i] });
     const messages = entryMessages(line.entry, {
       raw: line.raw,
       emittedAtNs: emitted[i],
@@ -188,7 +189,7 @@ function finish(draft: SessionDraft): Session | undefined {
     lastActivityAtNs,
     status: 0,
     threads,
-    plans: [],
+    plans: plansOf(draft.lines),
     gitContext: branch ? { branch } : undefined,
     metadata: version ? { claude_code_version: version } : {},
   };
