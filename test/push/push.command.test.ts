@@ -2,7 +2,10 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { buildReport } from '../../src/client/results';
+import type { OutcomeStatus, SessionOutcome } from '../../src/client/types';
 import { type PushOptions, runPush } from '../../src/push/push.command';
+import { formatSummary } from '../../src/push/summary';
 import { CaptureStream } from '../helpers/capture-stream';
 import { FaultServer } from '../helpers/fault-server';
 
@@ -90,7 +93,7 @@ describe('catsyphon-ingest push (against a fault-injecting server)', () => {
     expect(code).toBe(1);
     expect(server.calls).toHaveLength(1);
     expect(stdout).toMatch(/^failed\s+1\s/m);
-    expect(stdout).toContain('failed codex-7f3e2a10-5c4b-4d8e-9a61-0b2c3d4e5f60: PERMISSION_DENIED injected PERMISSION_DENIED');
+    expect(stdout).toContain('failed (1 session, the call failed): PERMISSION_DENIED injected PERMISSION_DENIED');
   });
 
   test('malformed transcript lines are warnings (exit 0); unreadable inputs are errors (exit 1)', async () => {
@@ -129,5 +132,38 @@ describe('catsyphon-ingest push (against a fault-injecting server)', () => {
     expect(code).toBe(0);
     expect(server.calls.map((c) => [c.method, c.sessionIds.length])).toEqual([['stream', 4]]);
     expect(server.calls[0].batchId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('the summary table', () => {
+  const outcome = (i: number, status: OutcomeStatus, error?: SessionOutcome['error']): SessionOutcome => ({
+    index: i,
+    sessionId: `s-${i}`,
+    status,
+    batchId: 'b',
+    catsyphonId: undefined,
+    messagesIngested: status === 'created' ? 3 : 0,
+    threadsIngested: status === 'created' ? 1 : 0,
+    error,
+  });
+
+  test('counts each outcome, groups whole-call failures and caps the per-session list', () => {
+    const results = [
+      outcome(0, 'created'),
+      outcome(1, 'duplicate'),
+      ...Array.from({ length: 3 }, (_, i) => outcome(2 + i, 'failed', { source: 'rpc', code: 'UNAVAILABLE', message: 'down' })),
+      ...Array.from({ length: 22 }, (_, i) =>
+        outcome(5 + i, 'failed', { source: 'server', code: 'ERROR_CODE_VALIDATION', message: 'seq must be >= 1', field: `sessions[${i}].threads[0].messages[0].seq` }),
+      ),
+    ];
+    const text = formatSummary(buildReport(results, []));
+    expect(text).toMatch(/^created\s+1\s+3\s+1$/m);
+    expect(text).toMatch(/^duplicate\s+1\s+0\s+0$/m);
+    expect(text).toMatch(/^failed\s+25\s+0\s+0$/m);
+    expect(text).toMatch(/^total\s+27\s+3\s+1$/m);
+    expect(text).toContain('failed (3 sessions, the call failed): UNAVAILABLE down');
+    expect(text).toContain('failed s-5: ERROR_CODE_VALIDATION seq must be >= 1 at sessions[0].threads[0].messages[0].seq');
+    expect(text.match(/^failed s-/gm)).toHaveLength(20);
+    expect(text).toContain('... and 2 more failed sessions (--json lists them all)');
   });
 });
