@@ -1,14 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import type { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { IngestClient } from '../client/ingest.client';
 import type { ExportReport, IngestClientOptions, TlsOptions } from '../client/types';
-import { readTranscript, type TranscriptFile } from './claude-code/jsonl.reader';
-import { buildSessions } from './claude-code/session.builder';
+import { ExportSink } from './export-sink';
 import { findInputFiles } from './input-files';
-import { sessionsFromJson } from './json-sessions';
 import { ObservationLedger } from './observation-ledger';
 import { type ProgressStream, progressBar } from './progress';
+import { sessionSources } from './session-sources';
 import { formatSummary } from './summary';
 
 export interface PushOptions {
@@ -34,48 +31,15 @@ export interface PushIo {
   readonly nowNs: () => bigint;
   /** Extra client options (tests inject sleep). */
   readonly client?: Partial<IngestClientOptions>;
+  /** Input bytes read before they are sent (default 32 MiB; tests lower it). */
+  readonly flushBytes?: number;
 }
 
 const MAX_WARNINGS_SHOWN = 20;
+/** Input bytes read before they are sent: bounds memory on large transcript directories. */
+const FLUSH_BYTES = 32 * 1024 * 1024;
 
-interface Loaded {
-  sessions: Session[];
-  warnings: string[];
-  errors: string[];
-  files: number;
-}
-
-async function load(options: PushOptions, io: PushIo, ledger: ObservationLedger | undefined): Promise<Loaded> {
-  const inputs = await findInputFiles(options.paths);
-  const errors = [...inputs.errors];
-  const sessions: Session[] = [];
-  const files = inputs.json.length + inputs.jsonl.length;
-  const bar = progressBar(io.stderr, 'reading', files);
-  for (const path of inputs.json) {
-    try {
-      sessions.push(...sessionsFromJson(await readFile(path, 'utf8')));
-    } catch (err) {
-      errors.push(`${path}: ${(err as Error).message}`);
-    }
-    bar.tick();
-  }
-  const transcripts: TranscriptFile[] = [];
-  for (const path of inputs.jsonl) {
-    try {
-      transcripts.push(readTranscript(path, await readFile(path)));
-    } catch (err) {
-      errors.push(`${path}: ${(err as Error).message}`);
-    }
-    bar.tick();
-  }
-  bar.done();
-  const nowNs = io.nowNs();
-  const built = buildSessions(transcripts, ledger ? { observedAt: (f) => ledger.observe(f, nowNs) } : {});
-  sessions.push(...built.sessions);
-  return { sessions, warnings: built.warnings, errors, files };
-}
-
-function clientOptions(options: PushOptions, io: PushIo, onBatch: IngestClientOptions['onBatch']): IngestClientOptions {
+function clientOptions(options: PushOptions, io: PushIo): IngestClientOptions {
   return {
     address: options.server,
     apiKey: options.apiKey,
@@ -86,7 +50,6 @@ function clientOptions(options: PushOptions, io: PushIo, onBatch: IngestClientOp
     ...(options.maxAttempts ? { retry: { maxAttempts: options.maxAttempts } } : {}),
     onRetry: (e) =>
       io.stderr.write(`\rbatch ${e.batchId}: ${grpcStatus[e.code]} (${e.details}), attempt ${e.attempt}, retrying in ${e.delayMs} ms\n`),
-    onBatch,
     ...io.client,
   };
 }
@@ -99,45 +62,66 @@ function clientOptions(options: PushOptions, io: PushIo, onBatch: IngestClientOp
  */
 export async function runPush(options: PushOptions, io: PushIo): Promise<number> {
   const { ledger, warning } = options.stateFile ? await ObservationLedger.load(options.stateFile) : { ledger: undefined };
-  const loaded = await load(options, io, ledger);
-  if (warning) loaded.warnings.unshift(warning);
-  for (const w of loaded.warnings.slice(0, MAX_WARNINGS_SHOWN)) io.stderr.write(`warning: ${w}\n`);
-  if (loaded.warnings.length > MAX_WARNINGS_SHOWN) io.stderr.write(`warning: ... and ${loaded.warnings.length - MAX_WARNINGS_SHOWN} more\n`);
-  for (const e of loaded.errors) io.stderr.write(`error: ${e}\n`);
-  if (loaded.files === 0 && loaded.errors.length === 0) loaded.errors.push('no .json or .jsonl files found');
+  const warnings: string[] = warning ? [warning] : [];
+  const inputs = await findInputFiles(options.paths);
+  const errors = [...inputs.errors];
+  const fileCount = inputs.json.length + inputs.jsonl.length;
+  if (fileCount === 0 && errors.length === 0) errors.push('no .json or .jsonl files found');
+  const warn = (w: string) => {
+    if (warnings.length < MAX_WARNINGS_SHOWN) io.stderr.write(`\rwarning: ${w}\n`);
+    warnings.push(w);
+  };
+  const fail = (e: string) => {
+    io.stderr.write(`\rerror: ${e}\n`);
+    errors.push(e);
+  };
+  for (const e of inputs.errors) io.stderr.write(`error: ${e}\n`);
+  if (warning) io.stderr.write(`warning: ${warning}\n`);
 
-  let report: ExportReport = { results: [], batches: [], counts: { created: 0, updated: 0, duplicate: 0, failed: 0 } };
-  if (loaded.sessions.length > 0) {
-    const bar = progressBar(io.stderr, 'pushing', loaded.sessions.length, 200);
-    const client = new IngestClient(clientOptions(options, io, (b) => bar.tick(b.sessions)));
-    try {
-      report = options.stream ? await client.exportSessionsStream(loaded.sessions) : await client.exportSessions(loaded.sessions);
-    } finally {
-      bar.done();
-      client.close();
-      await ledger?.save();
+  const client = new IngestClient(clientOptions(options, io));
+  const sink = new ExportSink(client, io.flushBytes ?? Math.max(FLUSH_BYTES, options.maxBatchBytes), options.stream);
+  const bar = progressBar(io.stderr, 'pushing', fileCount);
+  try {
+    for await (const chunk of sessionSources(inputs, ledger, io.nowNs())) {
+      chunk.warnings.forEach(warn);
+      chunk.errors.forEach(fail);
+      await sink.add(chunk.sessions, chunk.bytes);
+      bar.tick(chunk.files);
     }
-  } else {
+    await sink.flush();
+  } finally {
+    bar.done();
+    client.close();
     await ledger?.save();
   }
+  if (warnings.length > MAX_WARNINGS_SHOWN) io.stderr.write(`warning: ... and ${warnings.length - MAX_WARNINGS_SHOWN} more\n`);
+  return printResult(options.json, io, sink.report(), { files: fileCount, warnings, errors });
+}
 
-  const failed = report.counts.failed > 0 || loaded.errors.length > 0;
-  if (options.json) {
+/** Prints the JSON object or the summary table; returns the exit code. */
+function printResult(
+  json: boolean,
+  io: PushIo,
+  report: ExportReport,
+  inputs: { files: number; warnings: string[]; errors: string[] },
+): number {
+  const failed = report.counts.failed > 0 || inputs.errors.length > 0;
+  if (json) {
     io.stdout.write(
       `${JSON.stringify({
         ok: !failed,
-        files: loaded.files,
+        files: inputs.files,
         sessions: report.results.length,
         counts: report.counts,
         results: report.results.map(({ index: _i, ...r }) => r),
         batches: report.batches,
-        warnings: loaded.warnings,
-        errors: loaded.errors,
+        warnings: inputs.warnings,
+        errors: inputs.errors,
       })}\n`,
     );
   } else {
     io.stdout.write(`${formatSummary(report)}\n`);
-    if (loaded.errors.length) io.stdout.write(`${loaded.errors.length} input error(s), see above\n`);
+    if (inputs.errors.length) io.stdout.write(`${inputs.errors.length} input error(s), see above\n`);
   }
   return failed ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -45,12 +45,13 @@ describe('catsyphon-ingest push (against a fault-injecting server)', () => {
     };
   }
 
-  async function push(paths: string[], extra: Partial<PushOptions> = {}, stderr = new CaptureStream()) {
+  async function push(paths: string[], extra: Partial<PushOptions> = {}, stderr = new CaptureStream(), flushBytes?: number) {
     const stdout = new CaptureStream();
     const sleeps: number[] = [];
     const code = await runPush(options(paths, extra), {
       stdout,
       stderr,
+      flushBytes,
       nowNs: () => 1_800_000_000_000_000_000n,
       client: { retryEnv: { sleep: async (ms) => void sleeps.push(ms), random: () => 0 } },
     });
@@ -121,10 +122,32 @@ describe('catsyphon-ingest push (against a fault-injecting server)', () => {
     for (let i = 0; i < 25; i++) copyFileSync(join(FIXTURES, 'minimal-session.jsonl'), join(dir, `s${i}.jsonl`));
     const tty = await push([dir], { stateFile: undefined }, new CaptureStream(true));
     expect(tty.code).toBe(0);
-    expect(tty.stderr).toContain('reading [');
+    expect(tty.stderr).toContain('pushing [');
     expect(tty.stderr).toContain('] 25/25');
     const pipe = await push([dir], { stateFile: undefined }, new CaptureStream(false));
     expect(pipe.stderr).toBe('');
+  });
+
+  test('reads and sends a session at a time: an agent file in another directory still joins its session', async () => {
+    mkdirSync(join(dir, 'project', 'subagents'), { recursive: true });
+    copyFileSync(join(FIXTURES, 'with-agent-spawn.jsonl'), join(dir, 'project', 'main.jsonl'));
+    copyFileSync(join(FIXTURES, 'agent-a1234567.jsonl'), join(dir, 'project', 'subagents', 'agent-a1234567.jsonl'));
+    copyFileSync(join(FIXTURES, 'minimal-session.jsonl'), join(dir, 'project', 'minimal.jsonl'));
+    copyFileSync(join(FIXTURES, 'with-tool-calls.jsonl'), join(dir, 'z-tools.jsonl'));
+    const { code, stdout } = await push([join(EXAMPLES, 'json', 'codex-session.json'), dir], { json: true }, new CaptureStream(), 1);
+    expect(code).toBe(0);
+    // One flush per JSON file or session: four calls, each with one session.
+    expect(server.calls.map((c) => c.sessionIds)).toEqual([
+      ['codex-7f3e2a10-5c4b-4d8e-9a61-0b2c3d4e5f60'],
+      ['test-session-003'],
+      ['test-session-001'],
+      ['test-session-002'],
+    ]);
+    const out = JSON.parse(stdout);
+    expect(out.results.map((r: { sessionId: string }) => r.sessionId)).toEqual(server.calls.map((c) => c.sessionIds[0]));
+    expect(out.batches).toHaveLength(4);
+    expect(server.stored.get('test-session-003')).toBe(1);
+    expect(out.results[1]).toMatchObject({ status: 'created', messagesIngested: 8, threadsIngested: 2 });
   });
 
   test('--stream sends one ExportSessionsStream call', async () => {
