@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
 import { openDatabase } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
+import { addPushCommand } from '../push/push.cli';
 import { cliLogger } from './admin-connection';
 import { addCollectorCommands } from './collector.commands';
 import { output } from './output';
@@ -41,6 +42,7 @@ export function buildCli(): Command {
 
   addWorkspaceCommands(program);
   addCollectorCommands(program);
+  addPushCommand(program);
 
   return program;
 }

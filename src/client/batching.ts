@@ -1,0 +1,63 @@
+import { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
+
+/** Limits a batch must respect; they mirror the server's. */
+export interface BatchLimits {
+  /** The server's MAX_SESSIONS_PER_BATCH (default 1000). */
+  readonly maxSessions: number;
+  /** Largest encoded request the server accepts (its max receive message size). */
+  readonly maxBytes: number;
+}
+
+/** Sessions of one batch, with their positions in the caller's input. */
+export interface PlannedBatch {
+  readonly indexes: number[];
+  readonly sessions: Session[];
+  /** Encoded size of the request this batch becomes (sessions plus overhead). */
+  readonly bytes: number;
+}
+
+export interface BatchPlan {
+  readonly batches: PlannedBatch[];
+  /** Sessions that alone exceed maxBytes: they are never sent. */
+  readonly oversized: Array<{ index: number; bytes: number }>;
+}
+
+/** Bytes a length-delimited field of `length` bytes costs on the wire: tag + varint length + payload. */
+export function fieldBytes(length: number): number {
+  let varint = 1;
+  for (let n = length; n >= 0x80; n = Math.floor(n / 0x80)) varint++;
+  return 1 + varint + length;
+}
+
+/** Encoded size of one session inside a `repeated Session sessions` field. */
+export function sessionWireBytes(session: Session): number {
+  return fieldBytes(Session.encode(session).finish().length);
+}
+
+/**
+ * Splits sessions into batches that fit both limits, keeping input order.
+ * `overheadBytes` is what the rest of the request costs (batch_id, collector).
+ * Measured with the generated encoder, so the sizes are exact.
+ */
+export function planBatches(sessions: readonly Session[], limits: BatchLimits, overheadBytes = 0): BatchPlan {
+  const batches: PlannedBatch[] = [];
+  const oversized: BatchPlan['oversized'] = [];
+  let current: { indexes: number[]; sessions: Session[]; bytes: number } | undefined;
+  sessions.forEach((session, index) => {
+    const bytes = sessionWireBytes(session);
+    if (bytes + overheadBytes > limits.maxBytes) {
+      oversized.push({ index, bytes });
+      return;
+    }
+    if (current && (current.sessions.length >= limits.maxSessions || current.bytes + bytes > limits.maxBytes)) {
+      batches.push(current);
+      current = undefined;
+    }
+    current ??= { indexes: [], sessions: [], bytes: overheadBytes };
+    current.indexes.push(index);
+    current.sessions.push(session);
+    current.bytes += bytes;
+  });
+  if (current) batches.push(current);
+  return { batches, oversized };
+}
