@@ -6,10 +6,18 @@ import type { Authenticator } from './grpc/rpc';
 import { createServer, type IngestServer } from './grpc/server';
 import { ingestionService } from './ingest/ingestion.service';
 import type { Logger } from './logging/logger';
+import { buildInfo } from './metrics/build-info';
+import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
+import { createMetricsServer, type MetricsServer } from './metrics/metrics-server';
+import { PrometheusMetrics } from './metrics/prometheus-metrics';
 
 export interface App {
   readonly server: IngestServer;
   readonly database: Database;
+  /** What ingestion/auth code reports to; a no-op when METRICS_ENABLED=false. */
+  readonly metrics: IngestMetrics;
+  /** The /metrics listener, when metrics are enabled. */
+  readonly metricsServer: MetricsServer | undefined;
   /** Stops the server gracefully, then closes the database. */
   stop(): Promise<void>;
 }
@@ -34,18 +42,37 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
   const database = await openDatabase(config.database, logger.child({ component: 'database' }));
   try {
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
+    const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
+    const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
     const server = createServer(config, {
       database,
       logger,
       authenticator: overrides.authenticator ?? noKeysYet,
+      observer: prometheus,
       services: (rpc) => [ingestionService(config, { database }, rpc)],
     });
+    prometheus?.bindSources({
+      inFlight: () => server.inFlight.size,
+      poolStats: () => database.poolStats(),
+      certificateNotAfter: () => server.certificates?.served().notAfter,
+    });
+    const metricsServer = prometheus ? createMetricsServer(config.metrics, prometheus.registry, logger) : undefined;
     await server.start();
+    try {
+      await metricsServer?.start();
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
     return {
       server,
       database,
+      metrics,
+      metricsServer,
       stop: async () => {
+        // Scrapes keep working while calls drain; the listener goes last.
         await server.stop();
+        await metricsServer?.stop();
         await database.destroy();
       },
     };

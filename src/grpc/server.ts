@@ -5,6 +5,7 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
 import { addReflection } from './reflection';
 import { type Authenticator, InFlightCalls, type RpcDeps, type RpcObserver } from './rpc';
+import { createGrpcCredentials, type ReloadingCertificateProvider } from './tls';
 
 /** A service to register: its definition and its grpc-js handlers. */
 export interface ServiceRegistration {
@@ -37,6 +38,29 @@ export interface IngestServer {
   setServing(serving: boolean): void;
   readonly port: number;
   readonly inFlight: InFlightCalls;
+  /** The TLS certificate source when TLS is on (metrics read its expiry). */
+  readonly certificates: ReloadingCertificateProvider | undefined;
+}
+
+/**
+ * Connection management from the config. Under an L4 balancer a connection
+ * stays on the pod it first reached, so connections are aged out (GOAWAY,
+ * then a grace period for running calls) and clients reconnect through the
+ * balancer. 0 leaves a limit off.
+ */
+export function connectionOptions(grpcConfig: Config['grpc']): grpc.ServerOptions {
+  const options: grpc.ServerOptions = {
+    'grpc.max_receive_message_length': grpcConfig.maxReceiveMessageBytes,
+    'grpc.max_send_message_length': grpcConfig.maxReceiveMessageBytes,
+    'grpc.max_concurrent_streams': grpcConfig.maxConcurrentStreams,
+    'grpc.keepalive_timeout_ms': grpcConfig.keepaliveTimeoutMs,
+  };
+  if (grpcConfig.maxConnectionAgeMs > 0) options['grpc.max_connection_age_ms'] = grpcConfig.maxConnectionAgeMs;
+  if (grpcConfig.maxConnectionAgeGraceMs > 0) {
+    options['grpc.max_connection_age_grace_ms'] = grpcConfig.maxConnectionAgeGraceMs;
+  }
+  if (grpcConfig.keepaliveTimeMs > 0) options['grpc.keepalive_time_ms'] = grpcConfig.keepaliveTimeMs;
+  return options;
 }
 
 /**
@@ -56,11 +80,8 @@ function withPassThroughResponses(definition: grpc.ServiceDefinition): grpc.Serv
 export function createServer(config: Config, deps: ServerDeps): IngestServer {
   const logger = deps.logger.child({ component: 'grpc-server' });
   const inFlight = new InFlightCalls();
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': config.grpc.maxReceiveMessageBytes,
-    'grpc.max_send_message_length': config.grpc.maxReceiveMessageBytes,
-    ...deps.channelOptions,
-  });
+  const server = new grpc.Server({ ...connectionOptions(config.grpc), ...deps.channelOptions });
+  const { credentials, certificates } = createGrpcCredentials(config.tls, deps.logger);
   const rpcDeps: RpcDeps = {
     logger: deps.logger,
     authenticator: deps.authenticator,
@@ -83,6 +104,7 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
       return port;
     },
     inFlight,
+    certificates,
     setServing: (serving) => {
       if (!stopping) setAll(serving ? 'SERVING' : 'NOT_SERVING');
     },
@@ -90,12 +112,13 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
       new Promise<number>((resolve, reject) => {
         server.bindAsync(
           `${config.grpc.host}:${config.grpc.port}`,
-          grpc.ServerCredentials.createInsecure(),
+          credentials,
           (err, bound) => {
             if (err) return reject(err);
             port = bound;
             setAll('SERVING');
-            logger.info({ host: config.grpc.host, port }, 'gRPC server listening');
+            const tls = config.tls ? (config.tls.clientCaFile ? 'mtls' : 'tls') : 'plaintext';
+            logger.info({ host: config.grpc.host, port, tls }, 'gRPC server listening');
             resolve(bound);
           },
         );
