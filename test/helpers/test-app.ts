@@ -59,7 +59,11 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function createHealthClient(address: string): any {
+export function createHealthClient(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): any {
   const def = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { enums: String })) as any;
-  return new def.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+  return new def.grpc.health.v1.Health(address, credentials, options);
 }
