@@ -92,6 +92,8 @@ const envSchema = z.object({
   GRPC_KEEPALIVE_TIME_MS: duration(0).default(60_000),
   GRPC_KEEPALIVE_TIMEOUT_MS: duration(1).default(20_000),
   GRPC_MAX_CONCURRENT_STREAMS: int(1, 2 ** 31 - 1).default(100),
+  // Plaintext health-only listener for kubelet gRPC probes, which cannot do TLS.
+  HEALTH_PORT: optionalText.pipe(int(0, 65535).optional()),
   // Prometheus metrics (src/metrics/).
   METRICS_ENABLED: bool.default(true),
   METRICS_HOST: z.string().trim().min(1).default('0.0.0.0'),
@@ -113,6 +115,11 @@ export interface Config {
     readonly keepaliveTimeMs: number;
     readonly keepaliveTimeoutMs: number;
     readonly maxConcurrentStreams: number;
+    /**
+     * When set, a second, plaintext listener serving only grpc.health.v1
+     * (Kubernetes' native gRPC probes cannot use TLS). 0 picks a free port.
+     */
+    readonly healthPort: number | undefined;
   };
   /** Undefined means plaintext. */
   readonly tls:
@@ -182,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
       keepaliveTimeMs: e.GRPC_KEEPALIVE_TIME_MS,
       keepaliveTimeoutMs: e.GRPC_KEEPALIVE_TIMEOUT_MS,
       maxConcurrentStreams: e.GRPC_MAX_CONCURRENT_STREAMS,
+      healthPort: e.HEALTH_PORT,
     },
     tls:
       e.TLS_CERT_FILE !== undefined && e.TLS_KEY_FILE !== undefined

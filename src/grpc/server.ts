@@ -37,6 +37,8 @@ export interface IngestServer {
   /** Sets the health status of every registered service (database checks use it). */
   setServing(serving: boolean): void;
   readonly port: number;
+  /** Port of the plaintext health-only listener (HEALTH_PORT), or -1. */
+  readonly healthPort: number;
   readonly inFlight: InFlightCalls;
   /** The TLS certificate source when TLS is on (metrics read its expiry). */
   readonly certificates: ReloadingCertificateProvider | undefined;
@@ -92,10 +94,15 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
   const healthNames = ['', ...services.map((s) => s.name)];
   const health = new HealthImplementation(Object.fromEntries(healthNames.map((n) => [n, 'NOT_SERVING'])));
   health.addToServer(server);
+  // Kubelet gRPC probes speak plaintext only: with TLS on 4317 they use
+  // this listener, which shares the health statuses and serves nothing else.
+  const healthServer = config.grpc.healthPort === undefined ? undefined : new grpc.Server();
+  if (healthServer) health.addToServer(healthServer);
   addReflection(server);
   for (const s of services) server.addService(withPassThroughResponses(s.definition), s.implementation);
 
   let port = -1;
+  let healthPort = -1;
   let stopping: Promise<void> | undefined;
   const setAll = (status: ServingStatus) => healthNames.forEach((n) => health.setStatus(n, status));
 
@@ -103,18 +110,29 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
     get port() {
       return port;
     },
+    get healthPort() {
+      return healthPort;
+    },
     inFlight,
     certificates,
     setServing: (serving) => {
       if (!stopping) setAll(serving ? 'SERVING' : 'NOT_SERVING');
     },
-    start: () =>
-      new Promise<number>((resolve, reject) => {
+    start: async () => {
+      if (healthServer) {
+        const address = `${config.grpc.host}:${config.grpc.healthPort}`;
+        healthPort = await bind(healthServer, address, grpc.ServerCredentials.createInsecure());
+        logger.info({ host: config.grpc.host, port: healthPort }, 'plaintext health listener');
+      }
+      return new Promise<number>((resolve, reject) => {
         server.bindAsync(
           `${config.grpc.host}:${config.grpc.port}`,
           credentials,
           (err, bound) => {
-            if (err) return reject(err);
+            if (err) {
+              healthServer?.forceShutdown();
+              return reject(err);
+            }
             port = bound;
             setAll('SERVING');
             const tls = config.tls ? (config.tls.clientCaFile ? 'mtls' : 'tls') : 'plaintext';
@@ -122,7 +140,8 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
             resolve(bound);
           },
         );
-      }),
+      });
+    },
     stop: () => {
       stopping ??= (async () => {
         setAll('NOT_SERVING');
@@ -140,11 +159,18 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
             resolve();
           });
         });
+        healthServer?.forceShutdown();
         logger.info('gRPC server stopped');
       })();
       return stopping;
     },
   };
+}
+
+function bind(target: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) =>
+    target.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { ExportSessionsRequest, SessionIngestionClient } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { CertFactory } from '../helpers/certs';
 import { createHealthClient, startTestApp, type TestApp } from '../helpers/test-app';
 
@@ -54,7 +55,12 @@ describe('TLS on the gRPC port, with certificates reloaded from disk', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ TLS_CERT_FILE: servedCert, TLS_KEY_FILE: servedKey, TLS_RELOAD_INTERVAL_MS: '100ms' });
+    t = await startTestApp({
+      TLS_CERT_FILE: servedCert,
+      TLS_KEY_FILE: servedKey,
+      TLS_RELOAD_INTERVAL_MS: '100ms',
+      HEALTH_PORT: '0',
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -69,6 +75,20 @@ describe('TLS on the gRPC port, with certificates reloaded from disk', () => {
     await expect(check(t.address, trustB)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
     expect(await servedCommonName(t.app.server.port)).toBe('server-first');
     expect(t.logs.text()).toContain('"tls":"tls"');
+  });
+
+  test('HEALTH_PORT serves plaintext health for kubelet probes, and nothing else', async () => {
+    const healthAddress = `127.0.0.1:${t.app.server.healthPort}`;
+    expect(await check(healthAddress, grpc.credentials.createInsecure())).toBe('SERVING');
+    const ingestion = new SessionIngestionClient(healthAddress, grpc.credentials.createInsecure());
+    try {
+      const code = await new Promise<number>((resolve) =>
+        ingestion.exportSessions(ExportSessionsRequest.fromPartial({}), (err) => resolve(err ? err.code : grpc.status.OK)),
+      );
+      expect(code).toBe(grpc.status.UNIMPLEMENTED);
+    } finally {
+      ingestion.close();
+    }
   });
 
   test('the certificate expiry is exported as a metric', async () => {
