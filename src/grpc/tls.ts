@@ -48,11 +48,16 @@ export class ReloadingCertificateProvider implements CertificateProvider {
   ) {
     // Fail the start on a bad initial set: a server without a valid
     // certificate would only drop connections.
-    this.material = validate({
-      cert: readFileSync(config.certFile),
-      key: readFileSync(config.keyFile),
-      ca: config.clientCaFile === undefined ? undefined : readFileSync(config.clientCaFile),
-    });
+    try {
+      this.material = validate({
+        cert: readFileSync(config.certFile),
+        key: readFileSync(config.keyFile),
+        ca: config.clientCaFile === undefined ? undefined : readFileSync(config.clientCaFile),
+      });
+    } catch (err) {
+      const files = ['TLS_CERT_FILE', 'TLS_KEY_FILE', ...(config.clientCaFile ? ['TLS_CLIENT_CA_FILE'] : [])];
+      throw new Error(`${files.join('/')}: not a valid PEM certificate and matching key (${(err as Error).message})`);
+    }
     this.logger.info({ ...this.served(), mtls: this.material.ca !== undefined }, 'TLS certificate loaded');
     this.warnIfExpired();
   }
