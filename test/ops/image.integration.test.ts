@@ -1,16 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config/config';
-import {
-  dockerIgnored,
-  instructionsOf,
-  parseCopy,
-  parseDockerfile,
-  readDockerignore,
-  type Stage,
-} from '../helpers/dockerfile';
+import { compiledBuild } from '../helpers/compiled-build';
+import { instructionsOf, parseCopy, parseDockerfile, type Stage } from '../helpers/dockerfile';
 import { baseEnv, type ServerProcess, spawnServer } from '../helpers/server-process';
 import { createHealthClient } from '../helpers/test-app';
 
@@ -45,7 +39,6 @@ describe('container image (Dockerfile replayed without Docker)', () => {
 
   describe('replayed', () => {
     const work = mkdtempSync(path.join(tmpdir(), 'cs-image-'));
-    const buildDir = path.join(work, 'builder');
     const appDir = path.join(work, 'app');
     const dataDir = path.join(work, 'data');
     const readOnlyTmp = path.join(work, 'tmp-readonly');
@@ -53,21 +46,15 @@ describe('container image (Dockerfile replayed without Docker)', () => {
     const serviceUid = Number((instructionsOf(runtime, 'USER').at(-1) ?? '1000').split(':')[0]);
     let server: ServerProcess | undefined;
 
-    beforeAll(() => {
+    let buildDir = '';
+
+    beforeAll(async () => {
       chmodSync(work, 0o755);
-      // Builder: the build context, minus .dockerignore, then `npm run build`.
-      // The repo's node_modules stands in for the builder's own `npm install`
-      // of the same lockfile.
-      const ignore = readDockerignore(path.join(repo, '.dockerignore'));
-      const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: repo })
-        .toString()
-        .split('\n')
-        .filter((f) => f !== '' && existsSync(path.join(repo, f)) && !dockerIgnored(f, ignore));
-      expect(files).toContain('package-lock.json');
-      expect(files.some((f) => f.startsWith('node_modules/') || f.startsWith('.git/'))).toBe(false);
-      for (const f of files) cpSync(path.join(repo, f), path.join(buildDir, f));
-      symlinkSync(path.join(repo, 'node_modules'), path.join(buildDir, 'node_modules'));
-      execFileSync('npm', ['run', 'build'], { cwd: buildDir, stdio: 'pipe', env: { ...baseEnv(), HOME: work } });
+      // Builder stage: the build context minus .dockerignore, `npm run build`.
+      buildDir = await compiledBuild();
+      expect(existsSync(path.join(buildDir, 'package-lock.json'))).toBe(true);
+      expect(existsSync(path.join(buildDir, '.git'))).toBe(false);
+      expect(existsSync(path.join(buildDir, 'dist', 'src', 'cli', 'main.js'))).toBe(true);
 
       // Runtime: lockfile, production install, then the COPY instructions.
       mkdirSync(appDir);
