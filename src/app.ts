@@ -4,7 +4,9 @@ import { migrateToLatest } from './db/migrate';
 import { unauthenticated } from './errors';
 import type { Authenticator } from './grpc/rpc';
 import { createServer, type IngestServer } from './grpc/server';
-import { ingestionService } from './ingest/ingestion.service';
+import { ignoreCollectorActivity } from './auth/collector-info';
+import { createIdempotencyService, ingestionService } from './ingest/ingestion.service';
+import { sessionQueryService } from './query/session-query.service';
 import type { Logger } from './logging/logger';
 import { buildInfo } from './metrics/build-info';
 import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
@@ -44,12 +46,16 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
     const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
     const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
+    const idempotency = createIdempotencyService(config, database, { logger });
     const server = createServer(config, {
       database,
       logger,
       authenticator: overrides.authenticator ?? noKeysYet,
       observer: prometheus,
-      services: (rpc) => [ingestionService(config, { database }, rpc)],
+      services: (rpc) => [
+        ingestionService(config, { database, activity: ignoreCollectorActivity, idempotency }, rpc),
+        sessionQueryService({ database }, rpc),
+      ],
     });
     prometheus?.bindSources({
       inFlight: () => server.inFlight.size,
@@ -64,12 +70,14 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       await server.stop();
       throw err;
     }
+    const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     return {
       server,
       database,
       metrics,
       metricsServer,
       stop: async () => {
+        stopPurging();
         // Scrapes keep working while calls drain; the listener goes last.
         await server.stop();
         await metricsServer?.stop();
