@@ -26,6 +26,8 @@ export interface ReplicaCluster {
   readonly replicas: readonly Replica[];
   readonly databaseUrl: string;
   readonly workDir: string;
+  /** Where the replicas run from: the compiled build (dist/, node_modules). */
+  readonly buildDir: string;
   stop(): Promise<void>;
 }
 
@@ -115,7 +117,7 @@ export async function startReplicaCluster(options: ClusterOptions): Promise<Repl
         },
       };
     });
-    return { proxyAddress: `127.0.0.1:${proxyPort}`, replicas, databaseUrl, workDir, stop };
+    return { proxyAddress: `127.0.0.1:${proxyPort}`, replicas, databaseUrl, workDir, buildDir, stop };
   } catch (err) {
     await stop();
     throw err;
