@@ -90,7 +90,7 @@ describe('graceful shutdown', () => {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'cs-shutdown-'));
       try {
         const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/src/cli/main.js'), 'serve'], {
-          env: { PATH: process.env.PATH, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', LOG_LEVEL: 'info' },
+          env: { PATH: process.env.PATH, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info' },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let out = '';
