@@ -41,7 +41,11 @@ export async function compiledBuild(): Promise<string> {
     } catch {
       if (existsSync(done)) return dir;
       // A build killed half-way leaves its lock behind; builds take a minute or two.
-      if (Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // released meanwhile
+      }
       if (waited > 300_000) throw new Error(`timed out waiting for ${lock}`);
       await new Promise((r) => setTimeout(r, 500));
     }
