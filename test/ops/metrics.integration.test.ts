@@ -4,6 +4,9 @@ import { ExportSessionsRequest, SessionStatus } from '../../generated/catsyphon/
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
+/** Starting an app with PGlite takes seconds, minutes on a loaded CI machine. */
+const STARTUP_TIMEOUT_MS = 180_000;
+
 /** Parses the Prometheus text format into `name{labels}` -> value. */
 function parseExposition(text: string): Map<string, number> {
   const samples = new Map<string, number>();
@@ -42,7 +45,7 @@ describe('Prometheus metrics on METRICS_PORT', () => {
     t = await startTestApp({}, { authenticator: auth });
     ({ token } = await auth.seedCaller(t.app.database.db));
     url = `http://127.0.0.1:${t.app.metricsServer?.port}/metrics`;
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -149,5 +152,5 @@ describe('METRICS_ENABLED=false', () => {
     } finally {
       await t.close();
     }
-  });
+  }, STARTUP_TIMEOUT_MS);
 });

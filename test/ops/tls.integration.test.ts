@@ -35,6 +35,9 @@ function servedCommonName(port: number): Promise<string> {
   });
 }
 
+/** Starting an app with PGlite takes seconds, minutes on a loaded CI machine. */
+const STARTUP_TIMEOUT_MS = 180_000;
+
 async function scrape(t: TestApp): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${t.app.metricsServer?.port}/metrics`);
   return res.text();
@@ -61,7 +64,7 @@ describe('TLS on the gRPC port, with certificates reloaded from disk', () => {
       TLS_RELOAD_INTERVAL_MS: '100ms',
       HEALTH_PORT: '0',
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t?.close();
     certs.cleanup();
@@ -157,7 +160,7 @@ describe('mTLS: TLS_CLIENT_CA_FILE requires client certificates', () => {
       TLS_KEY_FILE: server.keyFile,
       TLS_CLIENT_CA_FILE: clientCa.certFile,
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t?.close();
     certs.cleanup();
