@@ -79,6 +79,23 @@ function withPassThroughResponses(definition: grpc.ServiceDefinition): grpc.Serv
   );
 }
 
+/** Reports every request message's size to the observer as grpc-js decodes it. */
+function withRequestBytes(definition: grpc.ServiceDefinition, observer: RpcObserver | undefined): grpc.ServiceDefinition {
+  const report = observer?.onRequestBytes?.bind(observer);
+  if (!report) return definition;
+  return Object.fromEntries(
+    Object.entries(definition).map(([name, method]) => {
+      const rpcName = method.path.slice(method.path.lastIndexOf('/') + 1);
+      const deserialize = method.requestDeserialize;
+      const requestDeserialize = (bytes: Buffer) => {
+        report(rpcName, bytes.length);
+        return deserialize(bytes);
+      };
+      return [name, { ...method, requestDeserialize }];
+    }),
+  );
+}
+
 export function createServer(config: Config, deps: ServerDeps): IngestServer {
   const logger = deps.logger.child({ component: 'grpc-server' });
   const inFlight = new InFlightCalls();
@@ -99,7 +116,9 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
   const healthServer = config.grpc.healthPort === undefined ? undefined : new grpc.Server();
   if (healthServer) health.addToServer(healthServer);
   addReflection(server);
-  for (const s of services) server.addService(withPassThroughResponses(s.definition), s.implementation);
+  for (const s of services) {
+    server.addService(withRequestBytes(withPassThroughResponses(s.definition), deps.observer), s.implementation);
+  }
 
   let port = -1;
   let healthPort = -1;

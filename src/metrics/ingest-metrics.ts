@@ -21,8 +21,8 @@ export type RateLimitKind = (typeof RATE_LIMIT_KINDS)[number];
 
 /**
  * What the ingestion, auth and protection code reports. Counters only; the
- * RPC count and latency come from the RpcObserver, gauges (work in flight,
- * database pool) are read at scrape time. No method takes a collector or a
+ * RPC count, latency and request bytes come from the RpcObserver (no call
+ * site needed), gauges (work in flight, database pool) are read at scrape time. No method takes a collector or a
  * workspace: their number is unbounded, so they never become labels (the
  * per-RPC log line carries the collector instead).
  */
@@ -31,8 +31,6 @@ export interface IngestMetrics {
   recordSessionResults(statuses: readonly SessionStatus[]): void;
   /** Messages stored (new rows), after deduplication. */
   addMessagesIngested(count: number): void;
-  /** Encoded request bytes received by the ingestion RPCs. */
-  addBytesReceived(bytes: number): void;
   authFailure(reason: AuthFailureReason): void;
   rateLimited(kind: RateLimitKind): void;
   /** A retried batch answered from the idempotency record. */
@@ -45,7 +43,6 @@ export interface IngestMetrics {
 export const noopIngestMetrics: IngestMetrics = {
   recordSessionResults: () => undefined,
   addMessagesIngested: () => undefined,
-  addBytesReceived: () => undefined,
   authFailure: () => undefined,
   rateLimited: () => undefined,
   idempotentReplay: () => undefined,

@@ -43,7 +43,7 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
   private readonly rpcDuration: Histogram<'method'>;
   private readonly sessions: Counter<'status'>;
   private readonly messages: Counter;
-  private readonly bytes: Counter;
+  private readonly bytes: Counter<'method'>;
   private readonly authFailures: Counter<'reason'>;
   private readonly rateLimits: Counter<'limit'>;
   private readonly replays: Counter;
@@ -78,7 +78,8 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
     });
     this.bytes = new Counter({
       name: `${PREFIX}received_bytes_total`,
-      help: 'Encoded request bytes received by the ingestion RPCs',
+      help: 'Encoded request message bytes received, by method (after decompression)',
+      labelNames: ['method'],
       registers,
     });
     this.authFailures = new Counter({
@@ -143,8 +144,8 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
     if (count > 0) this.messages.inc(count);
   }
 
-  addBytesReceived(bytes: number): void {
-    if (bytes > 0) this.bytes.inc(bytes);
+  onRequestBytes(method: string, bytes: number): void {
+    this.bytes.inc({ method }, bytes);
   }
 
   authFailure(reason: AuthFailureReason): void {
