@@ -16,11 +16,19 @@ import { createServer, type IngestServer } from './grpc/server';
 import { createIdempotencyService, ingestionService } from './ingest/ingestion.service';
 import { sessionQueryService } from './query/session-query.service';
 import type { Logger } from './logging/logger';
+import { buildInfo } from './metrics/build-info';
+import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
+import { createMetricsServer, type MetricsServer } from './metrics/metrics-server';
+import { PrometheusMetrics } from './metrics/prometheus-metrics';
 import { type Clock, systemClock } from './util/clock';
 
 export interface App {
   readonly server: IngestServer;
   readonly database: Database;
+  /** What ingestion/auth code reports to; a no-op when METRICS_ENABLED=false. */
+  readonly metrics: IngestMetrics;
+  /** The /metrics listener, when metrics are enabled. */
+  readonly metricsServer: MetricsServer | undefined;
   /** Workspace and collector administration, wired to clear this server's auth cache. */
   readonly collectors: CollectorService;
   /**
@@ -62,17 +70,32 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       onCollectorChanged: (id) => apiKeys.forgetCollector(id),
     });
     const collectorActivity = createCollectorActivityRecorder({ db: database.db, logger, clock });
+    const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
+    const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
     const idempotency = createIdempotencyService(config, database, { logger });
     const server = createServer(config, {
       database,
       logger,
       authenticator: overrides.authenticator ?? apiKeys,
+      observer: prometheus,
       services: (rpc) => [
         ingestionService(config, { database, activity: collectorActivity, idempotency }, rpc),
         sessionQueryService({ database }, rpc),
       ],
     });
+    prometheus?.bindSources({
+      inFlight: () => server.inFlight.size,
+      poolStats: () => database.poolStats(),
+      certificateNotAfter: () => server.certificates?.served().notAfter,
+    });
+    const metricsServer = prometheus ? createMetricsServer(config.metrics, prometheus.registry, logger) : undefined;
     await server.start();
+    try {
+      await metricsServer?.start();
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     if (isOnDiskPglite(config.database)) {
       admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger).catch((err) => {
@@ -84,13 +107,17 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     return {
       server,
       database,
+      metrics,
+      metricsServer,
       collectors,
       collectorActivity,
       adminSocket: admin?.socketPath,
       stop: async () => {
         stopPurging();
         await admin?.stop();
+        // Scrapes keep working while calls drain; the listener goes last.
         await server.stop();
+        await metricsServer?.stop();
         await collectorActivity.close();
         await database.destroy();
       },

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration } from '../util/duration';
 
@@ -38,6 +39,20 @@ const bool = z
   .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** A path that must name an existing regular file when set. */
+const existingFile = z
+  .string()
+  .trim()
+  .transform((path, ctx) => {
+    if (path === '') return undefined;
+    if (!existsSync(path) || !statSync(path).isFile()) {
+      ctx.addIssue({ code: 'custom', message: 'file does not exist' });
+      return z.NEVER;
+    }
+    return path;
+  })
+  .optional();
+
 const optionalText = z
   .string()
   .trim()
@@ -77,6 +92,23 @@ const envSchema = z.object({
   MAX_METADATA_VALUE_BYTES: int(16).default(64 * 1024),
   INGEST_STREAM_CHUNK_SESSIONS: int(1, 10_000).default(100),
   MIGRATE_ON_START: bool.default(true),
+  // TLS (src/grpc/tls.ts): cert + key turn TLS on; a client CA turns on mTLS.
+  TLS_CERT_FILE: existingFile,
+  TLS_KEY_FILE: existingFile,
+  TLS_CLIENT_CA_FILE: existingFile,
+  TLS_RELOAD_INTERVAL_MS: duration(100).default(30_000),
+  // Connection management: rotate connections so an L4 balancer can spread them.
+  GRPC_MAX_CONNECTION_AGE_MS: duration(0).default(5 * 60_000),
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: duration(0).default(30_000),
+  GRPC_KEEPALIVE_TIME_MS: duration(0).default(60_000),
+  GRPC_KEEPALIVE_TIMEOUT_MS: duration(1).default(20_000),
+  GRPC_MAX_CONCURRENT_STREAMS: int(1, 2 ** 31 - 1).default(100),
+  // Plaintext health-only listener for kubelet gRPC probes, which cannot do TLS.
+  HEALTH_PORT: optionalText.pipe(int(0, 65535).optional()),
+  // Prometheus metrics (src/metrics/).
+  METRICS_ENABLED: bool.default(true),
+  METRICS_HOST: z.string().trim().min(1).default('0.0.0.0'),
+  METRICS_PORT: int(0, 65535).default(9464),
 });
 
 /** Size limits checked by the session validator (bytes are UTF-8 bytes). */
@@ -98,6 +130,35 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly maxReceiveMessageBytes: number;
+    /** 0 disables the limit; each connection gets +/-10% jitter. */
+    readonly maxConnectionAgeMs: number;
+    /** How long calls may run after the GOAWAY of an aged connection; 0 = unlimited. */
+    readonly maxConnectionAgeGraceMs: number;
+    /** 0 disables server keepalive pings. */
+    readonly keepaliveTimeMs: number;
+    readonly keepaliveTimeoutMs: number;
+    readonly maxConcurrentStreams: number;
+    /**
+     * When set, a second, plaintext listener serving only grpc.health.v1
+     * (Kubernetes' native gRPC probes cannot use TLS). 0 picks a free port.
+     */
+    readonly healthPort: number | undefined;
+  };
+  /** Undefined means plaintext. */
+  readonly tls:
+    | {
+        readonly certFile: string;
+        readonly keyFile: string;
+        /** Set: client certificates signed by this CA are required (mTLS). */
+        readonly clientCaFile: string | undefined;
+        readonly reloadIntervalMs: number;
+      }
+    | undefined;
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly host: string;
+    /** 0 picks a free port (tests). */
+    readonly port: number;
   };
   readonly database: {
     /** PostgreSQL URL; when absent the embedded PGlite under dataDir is used. */
@@ -145,8 +206,35 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(variable, `${issue.message} (got ${JSON.stringify(env[variable])})`);
   }
   const e = parsed.data;
+  if ((e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined)) {
+    const missing = e.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE';
+    throw new ConfigError(missing, 'TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  }
+  if (e.TLS_CLIENT_CA_FILE !== undefined && e.TLS_CERT_FILE === undefined) {
+    throw new ConfigError('TLS_CLIENT_CA_FILE', 'mTLS needs TLS_CERT_FILE and TLS_KEY_FILE as well');
+  }
   return deepFreeze({
-    grpc: { host: e.GRPC_HOST, port: e.GRPC_PORT, maxReceiveMessageBytes: e.MAX_RECEIVE_MESSAGE_BYTES },
+    grpc: {
+      host: e.GRPC_HOST,
+      port: e.GRPC_PORT,
+      maxReceiveMessageBytes: e.MAX_RECEIVE_MESSAGE_BYTES,
+      maxConnectionAgeMs: e.GRPC_MAX_CONNECTION_AGE_MS,
+      maxConnectionAgeGraceMs: e.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
+      keepaliveTimeMs: e.GRPC_KEEPALIVE_TIME_MS,
+      keepaliveTimeoutMs: e.GRPC_KEEPALIVE_TIMEOUT_MS,
+      maxConcurrentStreams: e.GRPC_MAX_CONCURRENT_STREAMS,
+      healthPort: e.HEALTH_PORT,
+    },
+    tls:
+      e.TLS_CERT_FILE !== undefined && e.TLS_KEY_FILE !== undefined
+        ? {
+            certFile: e.TLS_CERT_FILE,
+            keyFile: e.TLS_KEY_FILE,
+            clientCaFile: e.TLS_CLIENT_CA_FILE,
+            reloadIntervalMs: e.TLS_RELOAD_INTERVAL_MS,
+          }
+        : undefined,
+    metrics: { enabled: e.METRICS_ENABLED, host: e.METRICS_HOST, port: e.METRICS_PORT },
     database: {
       url: e.DATABASE_URL,
       dataDir: e.DATA_DIR,

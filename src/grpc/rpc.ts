@@ -35,6 +35,8 @@ export interface RpcContext {
 /** Sees every RPC once it ends; metrics hook in here. */
 export interface RpcObserver {
   onRpcEnd(method: string, code: grpc.status, durationMs: number): void;
+  /** Each request message's encoded size, as it is decoded (client streams: per message). */
+  onRequestBytes?(method: string, bytes: number): void;
 }
 
 export interface RpcDeps {

@@ -5,6 +5,7 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
 import { addReflection } from './reflection';
 import { type Authenticator, InFlightCalls, type RpcDeps, type RpcObserver } from './rpc';
+import { createGrpcCredentials, type ReloadingCertificateProvider } from './tls';
 
 /** A service to register: its definition and its grpc-js handlers. */
 export interface ServiceRegistration {
@@ -36,7 +37,32 @@ export interface IngestServer {
   /** Sets the health status of every registered service (database checks use it). */
   setServing(serving: boolean): void;
   readonly port: number;
+  /** Port of the plaintext health-only listener (HEALTH_PORT), or -1. */
+  readonly healthPort: number;
   readonly inFlight: InFlightCalls;
+  /** The TLS certificate source when TLS is on (metrics read its expiry). */
+  readonly certificates: ReloadingCertificateProvider | undefined;
+}
+
+/**
+ * Connection management from the config. Under an L4 balancer a connection
+ * stays on the pod it first reached, so connections are aged out (GOAWAY,
+ * then a grace period for running calls) and clients reconnect through the
+ * balancer. 0 leaves a limit off.
+ */
+export function connectionOptions(grpcConfig: Config['grpc']): grpc.ServerOptions {
+  const options: grpc.ServerOptions = {
+    'grpc.max_receive_message_length': grpcConfig.maxReceiveMessageBytes,
+    'grpc.max_send_message_length': grpcConfig.maxReceiveMessageBytes,
+    'grpc.max_concurrent_streams': grpcConfig.maxConcurrentStreams,
+    'grpc.keepalive_timeout_ms': grpcConfig.keepaliveTimeoutMs,
+  };
+  if (grpcConfig.maxConnectionAgeMs > 0) options['grpc.max_connection_age_ms'] = grpcConfig.maxConnectionAgeMs;
+  if (grpcConfig.maxConnectionAgeGraceMs > 0) {
+    options['grpc.max_connection_age_grace_ms'] = grpcConfig.maxConnectionAgeGraceMs;
+  }
+  if (grpcConfig.keepaliveTimeMs > 0) options['grpc.keepalive_time_ms'] = grpcConfig.keepaliveTimeMs;
+  return options;
 }
 
 /**
@@ -53,14 +79,28 @@ function withPassThroughResponses(definition: grpc.ServiceDefinition): grpc.Serv
   );
 }
 
+/** Reports every request message's size to the observer as grpc-js decodes it. */
+function withRequestBytes(definition: grpc.ServiceDefinition, observer: RpcObserver | undefined): grpc.ServiceDefinition {
+  const report = observer?.onRequestBytes?.bind(observer);
+  if (!report) return definition;
+  return Object.fromEntries(
+    Object.entries(definition).map(([name, method]) => {
+      const rpcName = method.path.slice(method.path.lastIndexOf('/') + 1);
+      const deserialize = method.requestDeserialize;
+      const requestDeserialize = (bytes: Buffer) => {
+        report(rpcName, bytes.length);
+        return deserialize(bytes);
+      };
+      return [name, { ...method, requestDeserialize }];
+    }),
+  );
+}
+
 export function createServer(config: Config, deps: ServerDeps): IngestServer {
   const logger = deps.logger.child({ component: 'grpc-server' });
   const inFlight = new InFlightCalls();
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': config.grpc.maxReceiveMessageBytes,
-    'grpc.max_send_message_length': config.grpc.maxReceiveMessageBytes,
-    ...deps.channelOptions,
-  });
+  const server = new grpc.Server({ ...connectionOptions(config.grpc), ...deps.channelOptions });
+  const { credentials, certificates } = createGrpcCredentials(config.tls, deps.logger);
   const rpcDeps: RpcDeps = {
     logger: deps.logger,
     authenticator: deps.authenticator,
@@ -71,10 +111,17 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
   const healthNames = ['', ...services.map((s) => s.name)];
   const health = new HealthImplementation(Object.fromEntries(healthNames.map((n) => [n, 'NOT_SERVING'])));
   health.addToServer(server);
+  // Kubelet gRPC probes speak plaintext only: with TLS on 4317 they use
+  // this listener, which shares the health statuses and serves nothing else.
+  const healthServer = config.grpc.healthPort === undefined ? undefined : new grpc.Server();
+  if (healthServer) health.addToServer(healthServer);
   addReflection(server);
-  for (const s of services) server.addService(withPassThroughResponses(s.definition), s.implementation);
+  for (const s of services) {
+    server.addService(withRequestBytes(withPassThroughResponses(s.definition), deps.observer), s.implementation);
+  }
 
   let port = -1;
+  let healthPort = -1;
   let stopping: Promise<void> | undefined;
   const setAll = (status: ServingStatus) => healthNames.forEach((n) => health.setStatus(n, status));
 
@@ -82,24 +129,38 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
     get port() {
       return port;
     },
+    get healthPort() {
+      return healthPort;
+    },
     inFlight,
+    certificates,
     setServing: (serving) => {
       if (!stopping) setAll(serving ? 'SERVING' : 'NOT_SERVING');
     },
-    start: () =>
-      new Promise<number>((resolve, reject) => {
+    start: async () => {
+      if (healthServer) {
+        const address = `${config.grpc.host}:${config.grpc.healthPort}`;
+        healthPort = await bind(healthServer, address, grpc.ServerCredentials.createInsecure());
+        logger.info({ host: config.grpc.host, port: healthPort }, 'plaintext health listener');
+      }
+      return new Promise<number>((resolve, reject) => {
         server.bindAsync(
           `${config.grpc.host}:${config.grpc.port}`,
-          grpc.ServerCredentials.createInsecure(),
+          credentials,
           (err, bound) => {
-            if (err) return reject(err);
+            if (err) {
+              healthServer?.forceShutdown();
+              return reject(err);
+            }
             port = bound;
             setAll('SERVING');
-            logger.info({ host: config.grpc.host, port }, 'gRPC server listening');
+            const tls = config.tls ? (config.tls.clientCaFile ? 'mtls' : 'tls') : 'plaintext';
+            logger.info({ host: config.grpc.host, port, tls }, 'gRPC server listening');
             resolve(bound);
           },
         );
-      }),
+      });
+    },
     stop: () => {
       stopping ??= (async () => {
         setAll('NOT_SERVING');
@@ -117,11 +178,18 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
             resolve();
           });
         });
+        healthServer?.forceShutdown();
         logger.info('gRPC server stopped');
       })();
       return stopping;
     },
   };
+}
+
+function bind(target: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) =>
+    target.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -8,13 +8,10 @@ import { bearer, CountingHasher, exportStatus, FakeClock } from '../helpers/auth
 import { ReflectionClient } from '../helpers/reflection-client';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
-/** Starting an app (PGlite, migrations) can take long on a busy machine. */
-const STARTUP_TIMEOUT_MS = 180_000;
-
 /**
- * Authentication over a real socket, through ExportSessions: an
- * authenticated call with an empty batch is accepted (OK); an
- * unauthenticated one gets UNAUTHENTICATED before any handler runs.
+ * Authentication over a real socket. An authenticated ExportSessions of an
+ * empty batch answers OK (merged with the ingest branch; it was UNIMPLEMENTED
+ * before); an unauthenticated one gets UNAUTHENTICATED before any handler runs.
  */
 const AUTHENTICATED = grpc.status.OK;
 const FAILURE_LIMIT = 20;
@@ -38,7 +35,7 @@ describe('API-key authentication', () => {
       { keyHasher: hasher, clock },
     );
     workspaceId = (await t.app.collectors.createWorkspace({ name: 'Auth', slug: 'auth' })).id;
-  }, STARTUP_TIMEOUT_MS);
+  });
   afterAll(async () => {
     await t.close();
   });
@@ -112,37 +109,6 @@ describe('API-key authentication', () => {
     expect(rotated.collector.id).toBe(collector.id);
     expect((await exportStatus(t.ingestion, bearer(oldKey))).code).toBe(grpc.status.UNAUTHENTICATED);
     expect((await exportStatus(t.ingestion, bearer(rotated.apiKey))).code).toBe(AUTHENTICATED);
-  });
-
-  test('a CollectorInfo naming another workspace or collector gets PERMISSION_DENIED; its own ids or empty ones pass', async () => {
-    const { apiKey, collector } = await newCollector();
-    const other = (await t.app.collectors.createWorkspace({ name: 'Other', slug: `other-${randomBytes(3).toString('hex')}` })).id;
-    const info = (over: { workspaceId?: string; collectorId?: string }) => ({
-      type: 'aiobscura',
-      version: '1.0.0',
-      hostname: 'box-1',
-      collectorId: '',
-      workspaceId: '',
-      metadata: {},
-      ...over,
-    });
-    expect(await exportStatus(t.ingestion, bearer(apiKey), info({ workspaceId: other }))).toMatchObject({
-      code: grpc.status.PERMISSION_DENIED,
-      details: expect.stringMatching(/workspace_id/),
-    });
-    const otherCollector = (await newCollector()).collector.id;
-    expect((await exportStatus(t.ingestion, bearer(apiKey), info({ collectorId: otherCollector }))).code).toBe(
-      grpc.status.PERMISSION_DENIED,
-    );
-    expect((await exportStatus(t.ingestion, bearer(apiKey), info({}))).code).toBe(AUTHENTICATED);
-    expect(
-      (await exportStatus(t.ingestion, bearer(apiKey), info({ workspaceId, collectorId: collector.id }))).code,
-    ).toBe(AUTHENTICATED);
-    // The accepted calls recorded the collector's activity (debounced, in the background).
-    await t.app.collectorActivity.flush();
-    const seen = (await t.app.collectors.listCollectors(workspaceId)).find((c) => c.id === collector.id);
-    expect(seen).toMatchObject({ hostname: 'box-1', version: '1.0.0' });
-    expect(seen?.lastSeenAt).not.toBeNull();
   });
 
   test('the key resolves to its own collector and workspace', async () => {
@@ -269,7 +235,7 @@ describe('API-key authentication under a flood of guesses at a real key prefix',
       { keyHasher: hasher },
     );
     await t.app.collectors.createWorkspace({ name: 'Flood', slug: 'flood' });
-  }, STARTUP_TIMEOUT_MS);
+  });
   afterAll(async () => {
     await t.close();
   });

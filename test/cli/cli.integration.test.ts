@@ -14,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database'
  * process, next to a server running in another process on the same
  * embedded database (the first thing a new user does), and without one.
  */
-const AUTHENTICATED = grpc.status.OK; // an empty batch, accepted
+const AUTHENTICATED = grpc.status.OK; // an authenticated ExportSessions of an empty batch answers OK
 const SLOW = 240_000;
 
 const json = <T = Record<string, any>>(r: CliResult): T => {

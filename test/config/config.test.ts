@@ -4,7 +4,18 @@ import { formatDuration, parseDuration } from '../../src/util/duration';
 describe('config', () => {
   test('defaults give a plaintext server on 0.0.0.0:4317 over the embedded database in ./data', () => {
     const config = loadConfig({});
-    expect(config.grpc).toEqual({ host: '0.0.0.0', port: 4317, maxReceiveMessageBytes: 64 * 1024 * 1024 });
+    expect(config.grpc).toEqual({
+      host: '0.0.0.0',
+      port: 4317,
+      maxReceiveMessageBytes: 64 * 1024 * 1024,
+      maxConnectionAgeMs: 5 * 60_000,
+      maxConnectionAgeGraceMs: 30_000,
+      keepaliveTimeMs: 60_000,
+      keepaliveTimeoutMs: 20_000,
+      maxConcurrentStreams: 100,
+      healthPort: undefined,
+    });
+    expect(config.tls).toBeUndefined();
     expect(config.database.url).toBeUndefined();
     expect(config.database.dataDir).toBe('./data');
     expect(config.ingest.maxSessionsPerBatch).toBe(1000);

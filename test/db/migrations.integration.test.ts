@@ -32,7 +32,14 @@ describe('migrations', () => {
     const testDb = await createTestDatabase();
     const { logger } = captureLogger();
     if (testDb.kind === 'postgres') {
-      const config = loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', SHUTDOWN_GRACE_MS: '1s', ...testDb.env });
+      const config = loadConfig({
+        GRPC_HOST: '127.0.0.1',
+        GRPC_PORT: '0',
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: '0',
+        SHUTDOWN_GRACE_MS: '1s',
+        ...testDb.env,
+      });
       const apps = await Promise.all([startApp(config, logger), startApp(config, logger)]);
       try {
         for (const app of apps) expect(app.server.port).toBeGreaterThan(0);

@@ -22,7 +22,15 @@ export interface TestApp {
 /** Starts the real app (real config parsing, migrations, server) on 127.0.0.1:0. */
 export async function startTestApp(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<TestApp> {
   const testDb = await createTestDatabase();
-  const config = loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', SHUTDOWN_GRACE_MS: '5s', ...testDb.env, ...env });
+  const config = loadConfig({
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: '0',
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    SHUTDOWN_GRACE_MS: '5s',
+    ...testDb.env,
+    ...env,
+  });
   const logs = captureLogger();
   const app = await startApp(config, logs.logger, overrides);
   const address = `127.0.0.1:${app.server.port}`;
@@ -51,7 +59,11 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function createHealthClient(address: string): any {
+export function createHealthClient(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): any {
   const def = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { enums: String })) as any;
-  return new def.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+  return new def.grpc.health.v1.Health(address, credentials, options);
 }
