@@ -5,6 +5,7 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
 import { addReflection } from './reflection';
 import { type Authenticator, InFlightCalls, type RpcDeps, type RpcObserver } from './rpc';
+import { withTolerantRequests } from './undecodable';
 
 /** A service to register: its definition and its grpc-js handlers. */
 export interface ServiceRegistration {
@@ -22,6 +23,10 @@ export interface ServerDeps {
   readonly services: (rpc: RpcDeps) => readonly ServiceRegistration[];
   /** Extra channel options (tests shrink timeouts with these). */
   readonly channelOptions?: grpc.ServerOptions;
+  /** Server interceptors (the admission cap of src/protect/). */
+  readonly interceptors?: grpc.ServerInterceptor[];
+  /** The longest an RPC may run on the server (RPC_TIMEOUT_MS); 0 or absent: no limit. */
+  readonly rpcTimeoutMs?: number;
 }
 
 export interface IngestServer {
@@ -60,19 +65,23 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
     'grpc.max_receive_message_length': config.grpc.maxReceiveMessageBytes,
     'grpc.max_send_message_length': config.grpc.maxReceiveMessageBytes,
     ...deps.channelOptions,
+    interceptors: [...(deps.channelOptions?.interceptors ?? []), ...(deps.interceptors ?? [])],
   });
   const rpcDeps: RpcDeps = {
     logger: deps.logger,
     authenticator: deps.authenticator,
     observer: deps.observer,
     inFlight,
+    timeoutMs: deps.rpcTimeoutMs,
   };
   const services = deps.services(rpcDeps);
   const healthNames = ['', ...services.map((s) => s.name)];
   const health = new HealthImplementation(Object.fromEntries(healthNames.map((n) => [n, 'NOT_SERVING'])));
   health.addToServer(server);
   addReflection(server);
-  for (const s of services) server.addService(withPassThroughResponses(s.definition), s.implementation);
+  for (const s of services) {
+    server.addService(withTolerantRequests(withPassThroughResponses(s.definition)), s.implementation);
+  }
 
   let port = -1;
   let stopping: Promise<void> | undefined;
