@@ -14,6 +14,7 @@ export interface AdmissionLimits {
 export class Admission {
   private calls = 0;
   private messages = 0;
+  private shed = { calls: 0, messages: 0 };
 
   constructor(private readonly limits: AdmissionLimits) {}
 
@@ -23,6 +24,16 @@ export class Admission {
 
   get bufferedMessages(): number {
     return this.messages;
+  }
+
+  /** Calls refused by the concurrency cap since start (for metrics and tests). */
+  get shedCalls(): number {
+    return this.shed.calls;
+  }
+
+  /** Calls refused by the buffered-messages cap since start. */
+  get shedForMessages(): number {
+    return this.shed.messages;
   }
 
   get maxConcurrentIngestions(): number {
@@ -35,7 +46,10 @@ export class Admission {
 
   /** Admits one more ingestion call, or returns undefined when the cap is reached. */
   tryEnterCall(): Release | undefined {
-    if (this.calls >= this.limits.maxConcurrentIngestions) return undefined;
+    if (this.calls >= this.limits.maxConcurrentIngestions) {
+      this.shed.calls++;
+      return undefined;
+    }
     this.calls++;
     return once(() => this.calls--);
   }
@@ -48,7 +62,10 @@ export class Admission {
    */
   tryReserveMessages(count: number): Release | undefined {
     if (count <= 0) return () => undefined;
-    if (this.messages > 0 && this.messages + count > this.limits.maxBufferedMessages) return undefined;
+    if (this.messages > 0 && this.messages + count > this.limits.maxBufferedMessages) {
+      this.shed.messages++;
+      return undefined;
+    }
     this.messages += count;
     return once(() => {
       this.messages -= count;
