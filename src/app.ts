@@ -1,28 +1,40 @@
+import { startAdminServer, type AdminServer } from './admin/admin.server';
+import { adminSocketPath, isOnDiskPglite } from './admin/admin-socket';
+import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
+import {
+  type CollectorActivityRecorder,
+  createCollectorActivityRecorder,
+} from './auth/collector-activity.recorder';
+import { bcryptKeyHasher, type KeyHasher } from './auth/key-hasher';
+import { logFirstCollectorHint } from './collectors/first-collector.hint';
+import { CollectorService } from './collectors/collector.service';
 import type { Config } from './config/config';
 import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
-import { unauthenticated } from './errors';
 import type { Authenticator } from './grpc/rpc';
 import { createServer, type IngestServer } from './grpc/server';
 import { type IngestionHandlers, ingestionService } from './ingest/ingestion.service';
 import type { Logger } from './logging/logger';
 import { createProtection, type Protection } from './protect/protection';
+import { type Clock, systemClock } from './util/clock';
 
 export interface App {
   readonly server: IngestServer;
   readonly database: Database;
+  /** Workspace and collector administration, wired to clear this server's auth cache. */
+  readonly collectors: CollectorService;
+  /**
+   * Debounced last_seen_at/hostname/version writer: the ingestion handlers
+   * call `collectorActivity.record(ctx.caller, reconciledInfo)`.
+   */
+  readonly collectorActivity: CollectorActivityRecorder;
+  /** The admin socket the CLI uses, when this server holds an on-disk embedded database. */
+  readonly adminSocket: string | undefined;
   /** Rate limits, overload caps and the database health check (src/protect/). */
   readonly protection: Protection;
   /** Stops the server gracefully, then closes the database. */
   stop(): Promise<void>;
 }
-
-/** Placeholder until API keys exist: every call is refused. */
-const noKeysYet: Authenticator = {
-  authenticate: async () => {
-    throw unauthenticated('no API keys are configured on this server');
-  },
-};
 
 /**
  * Opens the database, migrates it, and starts the gRPC server: what
@@ -31,48 +43,73 @@ const noKeysYet: Authenticator = {
 export interface AppOverrides {
   /** Replaces API-key authentication (tests that are not about auth). */
   readonly authenticator?: Authenticator;
+  /** Replaces bcrypt (tests count compares). */
+  readonly keyHasher?: KeyHasher;
+  /** Replaces the wall clock (tests expire keys). */
+  readonly clock?: Clock;
   /** Replaces export handlers (tests of the protection layer, which still wraps them). */
   readonly ingestionHandlers?: Partial<IngestionHandlers>;
 }
 
 export async function startApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
   const database = await openDatabase(config.database, logger.child({ component: 'database' }));
+  let admin: AdminServer | undefined;
   try {
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
-    let server: IngestServer | undefined;
+    const clock = overrides.clock ?? systemClock;
+    const hasher = overrides.keyHasher ?? bcryptKeyHasher(config.auth.bcryptCost);
+    const apiKeys = new ApiKeyAuthenticator({ db: database.db, hasher, clock, logger, ...config.auth });
+    const collectors = new CollectorService({
+      db: database.db,
+      hasher,
+      clock,
+      onCollectorChanged: (id) => apiKeys.forgetCollector(id),
+    });
+    const collectorActivity = createCollectorActivityRecorder({ db: database.db, logger, clock });
+    let healthTarget: IngestServer | undefined;
     const protection = createProtection(config, {
       database,
       logger,
-      onDatabaseAvailability: (available) => server?.setServing(available),
+      onDatabaseAvailability: (available) => healthTarget?.setServing(available),
     });
-    server = createServer(config, {
+    const server = createServer(config, {
       database,
       logger,
-      authenticator: overrides.authenticator ?? noKeysYet,
+      authenticator: overrides.authenticator ?? apiKeys,
       interceptors: [protection.interceptor],
       rpcTimeoutMs: config.protect.rpcTimeoutMs,
+      // merge: pass `collectorActivity` to the ingestion service's deps.
       services: (rpc) => [
-        ingestionService(
-          config,
-          { database, guard: protection.guard, handlers: overrides.ingestionHandlers },
-          rpc,
-        ),
+        ingestionService(config, { database, guard: protection.guard, handlers: overrides.ingestionHandlers }, rpc),
       ],
     });
+    healthTarget = server;
     await server.start();
     protection.start();
-    const started = server;
+    if (isOnDiskPglite(config.database)) {
+      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger).catch((err) => {
+        logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
+        return undefined;
+      });
+    }
+    await logFirstCollectorHint(database.db, config, logger);
     return {
-      server: started,
+      server,
       database,
+      collectors,
+      collectorActivity,
+      adminSocket: admin?.socketPath,
       protection,
       stop: async () => {
         protection.stop();
-        await started.stop();
+        await admin?.stop();
+        await server.stop();
+        await collectorActivity.close();
         await database.destroy();
       },
     };
   } catch (err) {
+    await admin?.stop();
     await database.destroy();
     throw err;
   }
