@@ -13,9 +13,10 @@ import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
 import type { Authenticator } from './grpc/rpc';
 import { createServer, type IngestServer } from './grpc/server';
-import { type IngestionHandlers, ingestionService } from './ingest/ingestion.service';
+import { createIdempotencyService, type IngestionHandlers, ingestionService } from './ingest/ingestion.service';
 import type { Logger } from './logging/logger';
 import { createProtection, type Protection } from './protect/protection';
+import { sessionQueryService } from './query/session-query.service';
 import { type Clock, systemClock } from './util/clock';
 
 export interface App {
@@ -66,6 +67,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       onCollectorChanged: (id) => apiKeys.forgetCollector(id),
     });
     const collectorActivity = createCollectorActivityRecorder({ db: database.db, logger, clock });
+    const idempotency = createIdempotencyService(config, database, { logger });
     let healthTarget: IngestServer | undefined;
     const protection = createProtection(config, {
       database,
@@ -78,14 +80,25 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       authenticator: overrides.authenticator ?? apiKeys,
       interceptors: [protection.interceptor],
       rpcTimeoutMs: config.protect.rpcTimeoutMs,
-      // merge: pass `collectorActivity` to the ingestion service's deps.
       services: (rpc) => [
-        ingestionService(config, { database, guard: protection.guard, handlers: overrides.ingestionHandlers }, rpc),
+        ingestionService(
+          config,
+          {
+            database,
+            activity: collectorActivity,
+            idempotency,
+            guard: protection.guard,
+            handlers: overrides.ingestionHandlers,
+          },
+          rpc,
+        ),
+        sessionQueryService({ database }, rpc),
       ],
     });
     healthTarget = server;
     await server.start();
     protection.start();
+    const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     if (isOnDiskPglite(config.database)) {
       admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
@@ -102,6 +115,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       protection,
       stop: async () => {
         protection.stop();
+        stopPurging();
         await admin?.stop();
         await server.stop();
         await collectorActivity.close();

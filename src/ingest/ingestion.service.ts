@@ -1,6 +1,6 @@
+import type { CollectorActivity } from '../auth/collector-info';
 import type { Config } from '../config/config';
 import type { Database } from '../db/database';
-import { DomainError } from '../errors';
 import { type ClientStreamHandler, clientStream, type RpcDeps, type UnaryHandler, unary } from '../grpc/rpc';
 import type { ServiceRegistration } from '../grpc/server';
 import { countMessages, type IngestionGuard } from '../protect/ingestion-guard';
@@ -10,6 +10,11 @@ import {
   type SessionBatch,
   SessionIngestionService,
 } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { DimensionCache } from './dimension.cache';
+import { exportSessionsStreamHandler } from './export-sessions-stream.handler';
+import { exportSessionsHandler } from './export-sessions.handler';
+import { IdempotencyService } from './idempotency.service';
+import type { ExportDeps } from './ingest.context';
 
 export const SESSION_INGESTION = 'catsyphon.telemetry.v1.SessionIngestion';
 
@@ -21,18 +26,40 @@ export interface IngestionHandlers {
 
 export interface IngestionDeps {
   readonly database: Database;
+  /** Records last_seen_at and friends of the calling collector. */
+  readonly activity: CollectorActivity;
+  /** Shared by the app so its purge timer and the handlers use one instance. */
+  readonly idempotency: IdempotencyService;
   /** Rate limits, buffer cap and database-outage checks run before the handlers. */
   readonly guard?: IngestionGuard;
+  /** Replace the real handlers (tests of the protection layer). */
   readonly handlers?: Partial<IngestionHandlers>;
 }
 
+/** The idempotency store for a database, configured from Config.ingest. */
+export function createIdempotencyService(config: Config, database: Database, rpc: Pick<RpcDeps, 'logger'>) {
+  return new IdempotencyService(
+    database.db,
+    {
+      ttlMs: config.ingest.idempotencyTtlMs,
+      waitMs: config.ingest.idempotencyWaitMs,
+      staleMs: config.ingest.idempotencyStaleMs,
+    },
+    rpc.logger,
+  );
+}
+
 /** SessionIngestion: the collectors' export RPCs. */
-export function ingestionService(_config: Config, deps: IngestionDeps, rpc: RpcDeps): ServiceRegistration {
-  const notYet = async (): Promise<ExportSessionsResponse> => {
-    throw new DomainError('unimplemented', 'ExportSessions is not implemented yet');
+export function ingestionService(config: Config, deps: IngestionDeps, rpc: RpcDeps): ServiceRegistration {
+  const exportDeps: ExportDeps = {
+    db: deps.database.db,
+    settings: config.ingest,
+    idempotency: deps.idempotency,
+    activity: deps.activity,
+    dimensions: new DimensionCache(),
   };
-  let exportSessions = deps.handlers?.exportSessions ?? notYet;
-  let exportSessionsStream = deps.handlers?.exportSessionsStream ?? notYet;
+  let exportSessions = deps.handlers?.exportSessions ?? exportSessionsHandler(exportDeps);
+  let exportSessionsStream = deps.handlers?.exportSessionsStream ?? exportSessionsStreamHandler(exportDeps);
   if (deps.guard) {
     exportSessions = deps.guard.unary(exportSessions, (request) => countMessages(request.sessions));
     exportSessionsStream = deps.guard.stream(exportSessionsStream, (batch) => countMessages(batch.sessions));
