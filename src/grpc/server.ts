@@ -5,7 +5,7 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
 import { addReflection } from './reflection';
 import { type Authenticator, InFlightCalls, type RpcDeps, type RpcObserver } from './rpc';
-import { withTolerantRequests } from './undecodable';
+import { enforceStrictUtf8, withTolerantRequests } from './undecodable';
 
 /** A service to register: its definition and its grpc-js handlers. */
 export interface ServiceRegistration {
@@ -61,6 +61,7 @@ function withPassThroughResponses(definition: grpc.ServiceDefinition): grpc.Serv
 export function createServer(config: Config, deps: ServerDeps): IngestServer {
   const logger = deps.logger.child({ component: 'grpc-server' });
   const inFlight = new InFlightCalls();
+  enforceStrictUtf8();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.grpc.maxReceiveMessageBytes,
     'grpc.max_send_message_length': config.grpc.maxReceiveMessageBytes,

@@ -1,5 +1,22 @@
 import type * as grpc from '@grpc/grpc-js';
+import { configureTextEncoding, getTextEncoding } from '@bufbuild/protobuf/wire';
 import { invalidArgument } from '../errors';
+
+let strictUtf8 = false;
+
+/**
+ * Makes protobuf decoding reject invalid UTF-8 in string fields, as proto3
+ * requires, instead of silently replacing it with U+FFFD (the library's
+ * default, which would store something other than what was sent). Applies
+ * process-wide to @bufbuild/protobuf's BinaryReader, which the generated code
+ * uses; called once by createServer.
+ */
+export function enforceStrictUtf8(): void {
+  if (strictUtf8) return;
+  strictUtf8 = true;
+  const encoding = getTextEncoding();
+  configureTextEncoding({ ...encoding, decodeUtf8: (bytes) => encoding.decodeUtf8(bytes, true) });
+}
 
 /**
  * What a request deserializer yields for bytes that are not a valid message.

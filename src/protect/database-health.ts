@@ -1,5 +1,8 @@
 import type { Logger } from '../logging/logger';
 
+/** While the database is down, calls trigger at most one re-check per this many ms. */
+export const RECHECK_GAP_MS = 100;
+
 export interface DatabaseHealthOptions {
   /** Resolves when the database answers (Database.ping). */
   readonly ping: () => Promise<void>;
@@ -23,6 +26,7 @@ export class DatabaseHealth {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<boolean> | undefined;
   private stopped = false;
+  private lastCheckEnded = 0;
   private readonly logger: Logger;
 
   constructor(private readonly options: DatabaseHealthOptions) {
@@ -61,8 +65,24 @@ export class DatabaseHealth {
       })
       .finally(() => {
         this.checking = undefined;
+        this.lastCheckEnded = Date.now();
       });
     return this.checking;
+  }
+
+  /**
+   * For a call arriving while the database is marked down: joins the check
+   * in progress or starts one (at most one per RECHECK_GAP_MS), so the first
+   * call after the database returns goes through without waiting for the
+   * next periodic check. While the database refuses connections this answers
+   * at once; a database that does not answer at all holds the call for at
+   * most DB_CONNECT_TIMEOUT_MS.
+   */
+  async availableNow(): Promise<boolean> {
+    if (this.up) return true;
+    if (this.checking) return this.checking;
+    if (Date.now() - this.lastCheckEnded < RECHECK_GAP_MS) return this.up;
+    return this.check();
   }
 
   /** A call failed because the database is unreachable: mark it down and re-check soon. */

@@ -34,7 +34,7 @@ export class IngestionGuard {
 
   unary<Req, Res>(handler: UnaryHandler<Req, Res>, weigh: (request: Req) => number): UnaryHandler<Req, Res> {
     return async (request, ctx) => {
-      this.requireDatabase();
+      await this.requireDatabase();
       const messages = weigh(request);
       await this.deps.rateLimiter.consume(ctx.caller, messages);
       const release = this.reserve(messages);
@@ -58,7 +58,7 @@ export class IngestionGuard {
     weigh: (chunk: Req) => number,
   ): ClientStreamHandler<Req, Res> {
     return async (stream, ctx) => {
-      this.requireDatabase();
+      await this.requireDatabase();
       await this.deps.rateLimiter.consume(ctx.caller, 0);
       let held: Release = () => undefined;
       const guarded = this.guardedChunks(stream, ctx, weigh, (release) => {
@@ -89,9 +89,9 @@ export class IngestionGuard {
     hold(() => undefined);
   }
 
-  private requireDatabase(): void {
+  private async requireDatabase(): Promise<void> {
     const health = this.deps.databaseHealth;
-    if (health && !health.available) {
+    if (health && !(await health.availableNow())) {
       throw unavailable('database unavailable, retry later', { retryDelayMs: this.deps.retryDelayMs });
     }
   }
