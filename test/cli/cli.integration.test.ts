@@ -7,6 +7,7 @@ import { adminSocketPath } from '../../src/admin/admin-socket';
 import { LOCK_FILE } from '../../src/db/data-dir-lock';
 import { bearer, exportStatus } from '../helpers/auth-fixtures';
 import { ensureBuilt, runCli, type CliResult, type ServerProcess, startServer } from '../helpers/cli-process';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 
 /**
  * The `catsyphon-ingest` CLI as a user runs it: compiled, in its own
@@ -235,3 +236,58 @@ describe('catsyphon-ingest CLI with the embedded database', () => {
     server = undefined;
   }, SLOW);
 });
+
+// The PostgreSQL run of the suite (TEST_DATABASE_URL set) also checks the CLI
+// against PostgreSQL directly, next to a server using the same database.
+if (process.env.TEST_DATABASE_URL) {
+  describe('catsyphon-ingest CLI with DATABASE_URL', () => {
+    let testDb: TestDatabase;
+    let server: ServerProcess | undefined;
+    let client: SessionIngestionClient | undefined;
+    let env: Record<string, string>;
+
+    beforeAll(async () => {
+      ensureBuilt();
+      testDb = await createTestDatabase();
+      env = { ...testDb.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', BCRYPT_COST: '4', AUTH_CACHE_TTL_MS: '1s' };
+    }, SLOW);
+    afterAll(async () => {
+      client?.close();
+      await server?.stop('SIGKILL');
+      await testDb.drop();
+    });
+
+    test('the CLI talks to PostgreSQL while the server runs; rotation and revocation reach the server within the cache TTL', async () => {
+      server = await startServer(env, /no collector exists yet/);
+      expect(server.output()).toContain(
+        'DATABASE_URL=<same as the server> npx catsyphon-ingest workspace create --name Default --slug default',
+      );
+      expect(server.output()).not.toContain('admin socket listening');
+      client = new SessionIngestionClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+      const cli = (...args: string[]) => runCli(args, env);
+
+      expect(json(await cli('workspace', 'create', '--name', 'PG', '--json')).workspace.slug).toBe('pg');
+      const created = json(await cli('collector', 'create', '--workspace', 'pg', '--name', 'pg-box', '--json'));
+      expect((await exportStatus(client, bearer(created.apiKey))).code).toBe(AUTHENTICATED);
+
+      const rotated = json(await cli('collector', 'rotate-key', created.collectorId, '--json'));
+      await eventually(async () => (await exportStatus(client!, bearer(created.apiKey))).code === grpc.status.UNAUTHENTICATED);
+      expect((await exportStatus(client, bearer(rotated.apiKey))).code).toBe(AUTHENTICATED);
+
+      expect(json(await cli('collector', 'revoke', created.collectorId, '--json')).collector.status).toBe('revoked');
+      await eventually(async () => (await exportStatus(client!, bearer(rotated.apiKey))).code === grpc.status.UNAUTHENTICATED);
+      expect(human(await cli('collector', 'list'))).toMatch(/pg-box\s+pg\s+aiobscura\s+revoked/);
+      expect(await server.stop('SIGTERM')).toBe(0);
+      for (const key of [created.apiKey, rotated.apiKey]) expect(server.output()).not.toContain(key);
+      server = undefined;
+    }, SLOW);
+  });
+}
+
+async function eventually(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
