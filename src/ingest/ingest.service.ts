@@ -76,6 +76,7 @@ export async function ingestBatch(
   const staged = new Map<string, bigint>();
   await db.transaction().execute(async (trx) => {
     let rest = pending;
+    let existing = new Set<number>();
     // A new session whose parent thread is not in the request is invalid: the general path reports it.
     const bulk = pending.filter((p) => p.unresolved.length === 0);
     if (bulk.length > 0) {
@@ -85,6 +86,8 @@ export async function ingestBatch(
         for (const [index, result] of created.value) results[index] = result;
         for (const [k, v] of bulkStaged) staged.set(k, v);
         rest = pending.filter((p) => !created.value.has(p.index));
+        // The bulk insert skipped these because their row exists (possibly created just now).
+        existing = new Set(bulk.filter((p) => !created.value.has(p.index)).map((p) => p.index));
       } else {
         options.logger.debug({ err: created.error }, 'bulk insert failed; storing sessions one by one');
       }
@@ -92,7 +95,7 @@ export async function ingestBatch(
     for (const item of rest) {
       const sessionStaged = new Map<string, bigint>();
       const stored = await inSavepoint(trx, 'ingest_session', () =>
-        storeSession(trx, owner, item.session, item.unresolved, cache, sessionStaged),
+        storeSession(trx, owner, item.session, item.unresolved, cache, sessionStaged, existing.has(item.index)),
       );
       if (stored.ok) {
         results[item.index] = stored.value;

@@ -84,11 +84,13 @@ export async function storeSession(
   unresolved: readonly UnresolvedParent[],
   cache: DimensionCache,
   staged: Map<string, bigint>,
+  /** The caller just saw the session row exist: skip the insert attempt. */
+  knownToExist = false,
 ): Promise<SessionResult> {
   const key: SessionKey = { workspaceId: owner.workspaceId, assistant: s.assistant, sourceSessionId: s.id };
   const refs = await resolveRefs(trx, owner.workspaceId, s, cache, staged);
   const fields = sessionFields(s);
-  const createdId = await insertSessionIfAbsent(trx, key, owner.collectorId, refs, fields);
+  const createdId = knownToExist ? undefined : await insertSessionIfAbsent(trx, key, owner.collectorId, refs, fields);
 
   let sessionId: string;
   let sessionChanged = false;
