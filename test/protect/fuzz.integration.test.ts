@@ -11,7 +11,7 @@ import { bearer, exportOutcome, request } from '../helpers/protect-client';
 import { Rng, SessionGenerator } from '../helpers/session-gen';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
-const INPUTS = Number(process.env.FUZZ_INPUTS ?? 10_000);
+const INPUTS = 10_000;
 const SEED = 0x5eed;
 const CONCURRENCY = 16;
 const EXPORT = '/catsyphon.telemetry.v1.SessionIngestion/ExportSessions';
@@ -82,9 +82,7 @@ describe('hostile input: fuzzing the ingestion RPCs with raw bytes', () => {
         }
       }
     };
-    const started = Date.now();
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    if (process.env.FUZZ_INPUTS) console.log(Date.now() - started, [...tally.entries()].sort());
 
     expect(unclear).toEqual([]);
     expect([...tally.values()].reduce((a, b) => a + b, 0)).toBe(INPUTS);
@@ -99,7 +97,8 @@ describe('hostile input: fuzzing the ingestion RPCs with raw bytes', () => {
     expect(await workspaceDigest(t, owner.caller.workspaceId)).toBe(digestBefore);
     const after = await exportOutcome(t.ingestion, request('after-fuzz', [gen.session(1)]), bearer(owner.token));
     expect(after.code).toBe(grpc.status.OK);
-  });
+    // About 15 s on an idle 2-core machine; the limit only guards against a hang on a loaded one.
+  }, 240_000);
 });
 
 interface RawOutcome {
