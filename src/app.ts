@@ -13,13 +13,14 @@ import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
 import type { Authenticator } from './grpc/rpc';
 import { createServer, type IngestServer } from './grpc/server';
-import { createIdempotencyService, ingestionService } from './ingest/ingestion.service';
-import { sessionQueryService } from './query/session-query.service';
+import { createIdempotencyService, type IngestionHandlers, ingestionService } from './ingest/ingestion.service';
 import type { Logger } from './logging/logger';
 import { buildInfo } from './metrics/build-info';
 import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
 import { createMetricsServer, type MetricsServer } from './metrics/metrics-server';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
+import { createProtection, type Protection } from './protect/protection';
+import { sessionQueryService } from './query/session-query.service';
 import { type Clock, systemClock } from './util/clock';
 
 export interface App {
@@ -38,6 +39,8 @@ export interface App {
   readonly collectorActivity: CollectorActivityRecorder;
   /** The admin socket the CLI uses, when this server holds an on-disk embedded database. */
   readonly adminSocket: string | undefined;
+  /** Rate limits, overload caps and the database health check (src/protect/). */
+  readonly protection: Protection;
   /** Stops the server gracefully, then closes the database. */
   stop(): Promise<void>;
 }
@@ -53,6 +56,8 @@ export interface AppOverrides {
   readonly keyHasher?: KeyHasher;
   /** Replaces the wall clock (tests expire keys). */
   readonly clock?: Clock;
+  /** Replaces export handlers (tests of the protection layer, which still wraps them). */
+  readonly ingestionHandlers?: Partial<IngestionHandlers>;
 }
 
 export async function startApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
@@ -73,16 +78,35 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
     const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
     const idempotency = createIdempotencyService(config, database, { logger });
+    let healthTarget: IngestServer | undefined;
+    const protection = createProtection(config, {
+      database,
+      logger,
+      onDatabaseAvailability: (available) => healthTarget?.setServing(available),
+    });
     const server = createServer(config, {
       database,
       logger,
       authenticator: overrides.authenticator ?? apiKeys,
       observer: prometheus,
+      interceptors: [protection.interceptor],
+      rpcTimeoutMs: config.protect.rpcTimeoutMs,
       services: (rpc) => [
-        ingestionService(config, { database, activity: collectorActivity, idempotency }, rpc),
+        ingestionService(
+          config,
+          {
+            database,
+            activity: collectorActivity,
+            idempotency,
+            guard: protection.guard,
+            handlers: overrides.ingestionHandlers,
+          },
+          rpc,
+        ),
         sessionQueryService({ database }, rpc),
       ],
     });
+    healthTarget = server;
     prometheus?.bindSources({
       inFlight: () => server.inFlight.size,
       poolStats: () => database.poolStats(),
@@ -96,6 +120,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       await server.stop();
       throw err;
     }
+    protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     if (isOnDiskPglite(config.database)) {
       admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger).catch((err) => {
@@ -112,7 +137,9 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       collectors,
       collectorActivity,
       adminSocket: admin?.socketPath,
+      protection,
       stop: async () => {
+        protection.stop();
         stopPurging();
         await admin?.stop();
         // Scrapes keep working while calls drain; the listener goes last.

@@ -33,6 +33,13 @@ export interface CollectorView {
   readonly revokedAt: string | null;
   readonly hostname: string | null;
   readonly version: string | null;
+  /** Per-collector rate limits; null means the server's configured default. */
+  readonly rateLimits: CollectorRateLimits;
+}
+
+export interface CollectorRateLimits {
+  readonly requestsPerMin: number | null;
+  readonly messagesPerMin: number | null;
 }
 
 /** A collector with a freshly issued key, shown once. */
@@ -53,6 +60,8 @@ export interface UpdateCollectorInput {
   readonly name?: string;
   /** A new lifetime from now; null removes the expiry. */
   readonly expiresInMs?: number | null;
+  /** New per-collector limits; null returns one to the default, undefined leaves it. */
+  readonly rateLimits?: { readonly requestsPerMin?: number | null; readonly messagesPerMin?: number | null };
 }
 
 export interface AdminApi {

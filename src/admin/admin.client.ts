@@ -82,6 +82,10 @@ function remoteAdmin(client: AdminServiceClient): AdminApi {
             name: input.name,
             expiresInMs: typeof input.expiresInMs === 'number' ? BigInt(input.expiresInMs) : undefined,
             clearExpiry: input.expiresInMs === null,
+            rateLimitRequestsPerMin: input.rateLimits?.requestsPerMin ?? undefined,
+            rateLimitMessagesPerMin: input.rateLimits?.messagesPerMin ?? undefined,
+            clearRateLimitRequests: input.rateLimits?.requestsPerMin === null,
+            clearRateLimitMessages: input.rateLimits?.messagesPerMin === null,
           })
         ).collector,
       ),

@@ -36,6 +36,8 @@ export function collectorToMessage(view: CollectorView): CollectorMessage {
     revokedAt: view.revokedAt ?? undefined,
     hostname: view.hostname ?? undefined,
     version: view.version ?? undefined,
+    rateLimitRequestsPerMin: view.rateLimits.requestsPerMin ?? undefined,
+    rateLimitMessagesPerMin: view.rateLimits.messagesPerMin ?? undefined,
   };
 }
 
@@ -57,5 +59,9 @@ export function collectorFromMessage(message: CollectorMessage | undefined): Col
     revokedAt: message.revokedAt ?? null,
     hostname: message.hostname ?? null,
     version: message.version ?? null,
+    rateLimits: {
+      requestsPerMin: message.rateLimitRequestsPerMin ?? null,
+      messagesPerMin: message.rateLimitMessagesPerMin ?? null,
+    },
   };
 }

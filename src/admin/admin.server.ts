@@ -96,6 +96,10 @@ function adminHandlers(service: CollectorService, logger: Logger): AdminServiceS
         await service.updateCollector(req.collectorId, {
           name: req.name,
           expiresInMs: req.expiresInMs !== undefined ? Number(req.expiresInMs) : req.clearExpiry ? null : undefined,
+          rateLimits: {
+            requestsPerMin: req.rateLimitRequestsPerMin ?? (req.clearRateLimitRequests ? null : undefined),
+            messagesPerMin: req.rateLimitMessagesPerMin ?? (req.clearRateLimitMessages ? null : undefined),
+          },
         }),
       ),
     })),

@@ -38,6 +38,7 @@ export function describeCollector(c: CollectorView): string {
     `  status:       ${c.status}`,
     `  key prefix:   ${c.keyPrefix}`,
     `  expires:      ${c.expiresAt ?? 'never'}`,
+    `  rate limits:  ${c.rateLimits.requestsPerMin ?? 'default'} requests/min, ${c.rateLimits.messagesPerMin ?? 'default'} messages/min`,
     ...(c.revokedAt ? [`  revoked at:   ${c.revokedAt}`] : []),
   ].join('\n');
 }

@@ -9,6 +9,7 @@ import {
   withAdmin,
 } from './admin-command';
 import { output, table } from './output';
+import { parseRateLimit, type RateLimitSpec } from './rate-limit.option';
 
 const nonEmpty = (what: string) => (text: string) => {
   if (text.trim() === '') throw new InvalidArgumentError(`${what} must not be empty`);
@@ -96,16 +97,26 @@ export function addCollectorCommands(program: Command): void {
 
   collector
     .command('update')
-    .description('rename a collector or change when its key expires')
+    .description('rename a collector, change when its key expires, or set its rate limits')
     .argument('<id>', 'collector id')
     .option('--name <name>', 'new display name', nonEmpty('name'))
     .option('--expires-in <duration>', 'new key lifetime from now (30s, 15m, 12h, 90d), or "never"', expiresInOrNever)
+    .option(
+      '--rate-limit <limits>',
+      'per-collector limits per minute, e.g. requests=600,messages=100000 ("default" restores the server default)',
+      parseRateLimit,
+    )
     .option('--json', 'print one JSON object')
-    .action(async (id: string, opts: { name?: string; expiresIn?: number | 'never'; json?: boolean }) => {
-      const expiresInMs = opts.expiresIn === 'never' ? null : opts.expiresIn;
-      const updated = await withAdmin('collector update', (admin) =>
-        admin.updateCollector(id, { name: opts.name, expiresInMs }),
-      );
-      output(!!opts.json, { collector: updated }, `Updated collector "${updated.name}"\n${describeCollector(updated)}`);
-    });
+    .action(
+      async (
+        id: string,
+        opts: { name?: string; expiresIn?: number | 'never'; rateLimit?: RateLimitSpec; json?: boolean },
+      ) => {
+        const expiresInMs = opts.expiresIn === 'never' ? null : opts.expiresIn;
+        const updated = await withAdmin('collector update', (admin) =>
+          admin.updateCollector(id, { name: opts.name, expiresInMs, rateLimits: opts.rateLimit }),
+        );
+        output(!!opts.json, { collector: updated }, `Updated collector "${updated.name}"\n${describeCollector(updated)}`);
+      },
+    );
 }

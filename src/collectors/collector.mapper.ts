@@ -29,5 +29,9 @@ export function toCollectorView(row: CollectorWithWorkspace, nowMs: number): Col
     revokedAt: isoOrNull(row.revoked_at),
     hostname: row.hostname,
     version: row.version,
+    rateLimits: {
+      requestsPerMin: row.rate_limit_requests_per_min,
+      messagesPerMin: row.rate_limit_messages_per_min,
+    },
   };
 }

@@ -61,7 +61,17 @@ export async function findCredentialsByPrefix(db: Kysely<DB>, prefix: string): P
     .executeTakeFirst();
 }
 
-export type CollectorPatch = Pick<CollectorUpdate, 'name' | 'expires_at' | 'is_active' | 'revoked_at' | 'key_prefix' | 'key_hash'>;
+export type CollectorPatch = Pick<
+  CollectorUpdate,
+  | 'name'
+  | 'expires_at'
+  | 'is_active'
+  | 'revoked_at'
+  | 'key_prefix'
+  | 'key_hash'
+  | 'rate_limit_requests_per_min'
+  | 'rate_limit_messages_per_min'
+>;
 
 /** Applies a change and bumps updated_at; returns false when no such collector exists. */
 export async function updateCollector(db: Kysely<DB>, id: string, patch: CollectorPatch): Promise<boolean> {

@@ -124,13 +124,25 @@ export class CollectorService {
   }
 
   async updateCollector(collectorId: string, input: UpdateCollectorInput): Promise<CollectorView> {
-    if (input.name === undefined && input.expiresInMs === undefined) {
-      throw invalidArgument('nothing to update: give --name and/or --expires-in');
+    const limits = input.rateLimits;
+    if (
+      input.name === undefined &&
+      input.expiresInMs === undefined &&
+      limits?.requestsPerMin === undefined &&
+      limits?.messagesPerMin === undefined
+    ) {
+      throw invalidArgument('nothing to update: give --name, --expires-in and/or --rate-limit');
     }
     const current = await this.requireCollector(collectorId);
     const patch: collectors.CollectorPatch = {};
     if (input.name !== undefined) patch.name = validName(input.name, 'collector name');
     if (input.expiresInMs !== undefined) patch.expires_at = input.expiresInMs === null ? null : this.expiryFrom(input.expiresInMs);
+    if (limits?.requestsPerMin !== undefined) {
+      patch.rate_limit_requests_per_min = validRateLimit(limits.requestsPerMin, 'requests');
+    }
+    if (limits?.messagesPerMin !== undefined) {
+      patch.rate_limit_messages_per_min = validRateLimit(limits.messagesPerMin, 'messages');
+    }
     await collectors.updateCollector(this.deps.db, current.id, patch);
     this.deps.onCollectorChanged?.(current.id);
     return this.view(current.id);
@@ -176,4 +188,13 @@ export function slugify(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 63)
     .replace(/-+$/, '');
+}
+
+/** A per-collector limit: a positive whole number per minute, or null for the configured default. */
+function validRateLimit(value: number | null, what: string): number | null {
+  if (value === null) return null;
+  if (!Number.isSafeInteger(value) || value < 1 || value > 2_147_483_647) {
+    throw invalidArgument(`rate limit for ${what} must be a whole number from 1 to 2147483647 per minute`);
+  }
+  return value;
 }

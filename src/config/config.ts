@@ -109,6 +109,16 @@ const envSchema = z.object({
   METRICS_ENABLED: bool.default(true),
   METRICS_HOST: z.string().trim().min(1).default('0.0.0.0'),
   METRICS_PORT: int(0, 65535).default(9464),
+  // Protection (src/protect/): per-collector rate limits, overload caps, database health.
+  RATE_LIMIT_REQUESTS_PER_MIN: int(0).default(6_000),
+  RATE_LIMIT_REQUESTS_BURST: int(0).default(1_200),
+  RATE_LIMIT_MESSAGES_PER_MIN: int(0).default(6_000_000),
+  RATE_LIMIT_MESSAGES_BURST: int(0).default(1_200_000),
+  MAX_CONCURRENT_INGESTIONS: int(1).default(64),
+  MAX_BUFFERED_MESSAGES: int(1).default(500_000),
+  OVERLOAD_RETRY_DELAY_MS: duration(0).default(1_000),
+  DB_HEALTH_INTERVAL_MS: duration(50).default(5_000),
+  RPC_TIMEOUT_MS: duration(0).default(120_000),
 });
 
 /** Size limits checked by the session validator (bytes are UTF-8 bytes). */
@@ -190,6 +200,25 @@ export interface Config {
     readonly failureLimit: number;
     readonly failureWindowMs: number;
   };
+  readonly protect: ProtectConfig;
+}
+
+/** Rate limits, overload caps and database health checks (src/protect/). */
+export interface ProtectConfig {
+  /** Default per-collector limits; 0 turns a limit off. Bursts are extra allowance, see README. */
+  readonly rateLimits: {
+    readonly requestsPerMin: number;
+    readonly requestsBurst: number;
+    readonly messagesPerMin: number;
+    readonly messagesBurst: number;
+  };
+  readonly maxConcurrentIngestions: number;
+  readonly maxBufferedMessages: number;
+  /** The RetryInfo delay sent with UNAVAILABLE when a cap is reached. */
+  readonly overloadRetryDelayMs: number;
+  readonly dbHealthIntervalMs: number;
+  /** The longest an RPC may run on the server; 0 turns the server-side deadline off. */
+  readonly rpcTimeoutMs: number;
 }
 
 /** Parses and validates the environment once; the result is deeply frozen. */
@@ -265,6 +294,19 @@ export function loadConfig(env: Env = process.env): Config {
       bcryptCost: e.BCRYPT_COST,
       failureLimit: e.AUTH_FAILURE_LIMIT,
       failureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
+    },
+    protect: {
+      rateLimits: {
+        requestsPerMin: e.RATE_LIMIT_REQUESTS_PER_MIN,
+        requestsBurst: e.RATE_LIMIT_REQUESTS_BURST,
+        messagesPerMin: e.RATE_LIMIT_MESSAGES_PER_MIN,
+        messagesBurst: e.RATE_LIMIT_MESSAGES_BURST,
+      },
+      maxConcurrentIngestions: e.MAX_CONCURRENT_INGESTIONS,
+      maxBufferedMessages: e.MAX_BUFFERED_MESSAGES,
+      overloadRetryDelayMs: e.OVERLOAD_RETRY_DELAY_MS,
+      dbHealthIntervalMs: e.DB_HEALTH_INTERVAL_MS,
+      rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     },
   });
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logging/logger';
+import { DomainError } from '../errors';
 import { toServiceError } from './status';
+import { decodedChunks, decodedOrThrow, type UndecodableMessage } from './undecodable';
 
 /** The collector behind an authenticated call, handed to every handler. */
 export interface Caller {
@@ -45,6 +47,12 @@ export interface RpcDeps {
   readonly observer?: RpcObserver;
   /** Tracks in-flight calls so shutdown can wait for them. */
   readonly inFlight?: InFlightCalls;
+  /**
+   * The longest a handler may run (RPC_TIMEOUT_MS): past it the call is
+   * answered DEADLINE_EXCEEDED and its signal aborted, so no call hangs on a
+   * database that stopped answering. 0 or absent: no server-side limit.
+   */
+  readonly timeoutMs?: number;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: RpcContext) => Promise<Res>;
@@ -104,7 +112,7 @@ async function runCall<Res>(
     collectorId = caller.collectorId;
     logger = logger.child({ collectorId, workspaceId: caller.workspaceId });
     const ctx: RpcContext = { method, requestId, logger, metadata: call.metadata, peer, caller, signal: abort.signal };
-    const value = await invoke(ctx);
+    const value = await withTimeout(invoke(ctx), deps.timeoutMs, abort);
     respond(null, value);
   } catch (err) {
     const status = toServiceError(err, logger);
@@ -113,7 +121,8 @@ async function runCall<Res>(
   } finally {
     call.removeListener('cancelled', onCancel);
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-    if (abort.signal.aborted) code = grpc.status.CANCELLED;
+    // A client cancel is CANCELLED; the server's own deadline keeps its DEADLINE_EXCEEDED.
+    if (abort.signal.aborted && !(abort.signal.reason instanceof DomainError)) code = grpc.status.CANCELLED;
     logger.info({ code: grpc.status[code], durationMs: Math.round(durationMs * 100) / 100, peer, collectorId }, 'rpc');
     deps.observer?.onRpcEnd(method, code, durationMs);
     leave?.();
@@ -127,7 +136,7 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
       method,
       call as AnyCall,
       deps,
-      (ctx) => handler(call.request, ctx),
+      (ctx) => handler(decodedOrThrow(call.request as Req | UndecodableMessage), ctx),
       (err, value) => (err ? callback(err) : callback(null, value)),
     );
   };
@@ -140,8 +149,34 @@ export function clientStream<Req, Res>(method: string, handler: ClientStreamHand
       method,
       call as AnyCall,
       deps,
-      (ctx) => handler(call as AsyncIterable<Req>, ctx),
+      (ctx) => handler(decodedChunks(call as AsyncIterable<Req | UndecodableMessage>), ctx),
       (err, value) => (err ? callback(err) : callback(null, value)),
     );
   };
+}
+
+/** Races a handler against the server-side deadline; the handler is told through its signal. */
+function withTimeout<T>(work: Promise<T>, timeoutMs: number | undefined, abort: AbortController): Promise<T> {
+  if (!timeoutMs) return work;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const err = new DomainError(
+        'deadline_exceeded',
+        `request did not complete within the server's ${timeoutMs} ms limit (RPC_TIMEOUT_MS); retry later`,
+      );
+      abort.abort(err);
+      reject(err);
+    }, timeoutMs);
+    timer.unref();
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger';
 import { addReflection } from './reflection';
 import { type Authenticator, InFlightCalls, type RpcDeps, type RpcObserver } from './rpc';
 import { createGrpcCredentials, type ReloadingCertificateProvider } from './tls';
+import { enforceStrictUtf8, withTolerantRequests } from './undecodable';
 
 /** A service to register: its definition and its grpc-js handlers. */
 export interface ServiceRegistration {
@@ -23,6 +24,10 @@ export interface ServerDeps {
   readonly services: (rpc: RpcDeps) => readonly ServiceRegistration[];
   /** Extra channel options (tests shrink timeouts with these). */
   readonly channelOptions?: grpc.ServerOptions;
+  /** Server interceptors (the admission cap of src/protect/). */
+  readonly interceptors?: grpc.ServerInterceptor[];
+  /** The longest an RPC may run on the server (RPC_TIMEOUT_MS); 0 or absent: no limit. */
+  readonly rpcTimeoutMs?: number;
 }
 
 export interface IngestServer {
@@ -99,13 +104,19 @@ function withRequestBytes(definition: grpc.ServiceDefinition, observer: RpcObser
 export function createServer(config: Config, deps: ServerDeps): IngestServer {
   const logger = deps.logger.child({ component: 'grpc-server' });
   const inFlight = new InFlightCalls();
-  const server = new grpc.Server({ ...connectionOptions(config.grpc), ...deps.channelOptions });
+  enforceStrictUtf8();
+  const server = new grpc.Server({
+    ...connectionOptions(config.grpc),
+    ...deps.channelOptions,
+    interceptors: [...(deps.channelOptions?.interceptors ?? []), ...(deps.interceptors ?? [])],
+  });
   const { credentials, certificates } = createGrpcCredentials(config.tls, deps.logger);
   const rpcDeps: RpcDeps = {
     logger: deps.logger,
     authenticator: deps.authenticator,
     observer: deps.observer,
     inFlight,
+    timeoutMs: deps.rpcTimeoutMs,
   };
   const services = deps.services(rpcDeps);
   const healthNames = ['', ...services.map((s) => s.name)];
@@ -117,7 +128,8 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
   if (healthServer) health.addToServer(healthServer);
   addReflection(server);
   for (const s of services) {
-    server.addService(withRequestBytes(withPassThroughResponses(s.definition), deps.observer), s.implementation);
+    const definition = withTolerantRequests(withRequestBytes(withPassThroughResponses(s.definition), deps.observer));
+    server.addService(definition, s.implementation);
   }
 
   let port = -1;

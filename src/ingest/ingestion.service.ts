@@ -1,8 +1,9 @@
 import type { CollectorActivity } from '../auth/collector-info';
 import type { Config } from '../config/config';
 import type { Database } from '../db/database';
-import { clientStream, type RpcDeps, unary } from '../grpc/rpc';
+import { type ClientStreamHandler, clientStream, type RpcDeps, type UnaryHandler, unary } from '../grpc/rpc';
 import type { ServiceRegistration } from '../grpc/server';
+import { countMessages, type IngestionGuard } from '../protect/ingestion-guard';
 import {
   type ExportSessionsRequest,
   type ExportSessionsResponse,
@@ -17,12 +18,22 @@ import type { ExportDeps } from './ingest.context';
 
 export const SESSION_INGESTION = 'catsyphon.telemetry.v1.SessionIngestion';
 
+/** The two export handlers; tests may replace them (the guard still applies). */
+export interface IngestionHandlers {
+  readonly exportSessions: UnaryHandler<ExportSessionsRequest, ExportSessionsResponse | Buffer>;
+  readonly exportSessionsStream: ClientStreamHandler<SessionBatch, ExportSessionsResponse | Buffer>;
+}
+
 export interface IngestionDeps {
   readonly database: Database;
   /** Records last_seen_at and friends of the calling collector. */
   readonly activity: CollectorActivity;
   /** Shared by the app so its purge timer and the handlers use one instance. */
   readonly idempotency: IdempotencyService;
+  /** Rate limits, buffer cap and database-outage checks run before the handlers. */
+  readonly guard?: IngestionGuard;
+  /** Replace the real handlers (tests of the protection layer). */
+  readonly handlers?: Partial<IngestionHandlers>;
 }
 
 /** The idempotency store for a database, configured from Config.ingest. */
@@ -47,20 +58,18 @@ export function ingestionService(config: Config, deps: IngestionDeps, rpc: RpcDe
     activity: deps.activity,
     dimensions: new DimensionCache(),
   };
+  let exportSessions = deps.handlers?.exportSessions ?? exportSessionsHandler(exportDeps);
+  let exportSessionsStream = deps.handlers?.exportSessionsStream ?? exportSessionsStreamHandler(exportDeps);
+  if (deps.guard) {
+    exportSessions = deps.guard.unary(exportSessions, (request) => countMessages(request.sessions));
+    exportSessionsStream = deps.guard.stream(exportSessionsStream, (batch) => countMessages(batch.sessions));
+  }
   return {
     name: SESSION_INGESTION,
     definition: SessionIngestionService,
     implementation: {
-      exportSessions: unary<ExportSessionsRequest, ExportSessionsResponse | Buffer>(
-        'ExportSessions',
-        exportSessionsHandler(exportDeps),
-        rpc,
-      ),
-      exportSessionsStream: clientStream<SessionBatch, ExportSessionsResponse | Buffer>(
-        'ExportSessionsStream',
-        exportSessionsStreamHandler(exportDeps),
-        rpc,
-      ),
+      exportSessions: unary('ExportSessions', exportSessions, rpc),
+      exportSessionsStream: clientStream('ExportSessionsStream', exportSessionsStream, rpc),
     },
   };
 }

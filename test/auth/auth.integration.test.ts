@@ -9,9 +9,9 @@ import { ReflectionClient } from '../helpers/reflection-client';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 /**
- * Authentication over a real socket. An authenticated ExportSessions of an
- * empty batch answers OK (merged with the ingest branch; it was UNIMPLEMENTED
- * before); an unauthenticated one gets UNAUTHENTICATED before any handler runs.
+ * Authentication over a real socket. An authenticated call of an empty batch
+ * succeeds (OK); an unauthenticated one gets UNAUTHENTICATED before any
+ * handler runs.
  */
 const AUTHENTICATED = grpc.status.OK;
 const FAILURE_LIMIT = 20;

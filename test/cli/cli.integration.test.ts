@@ -14,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database'
  * process, next to a server running in another process on the same
  * embedded database (the first thing a new user does), and without one.
  */
-const AUTHENTICATED = grpc.status.OK; // an authenticated ExportSessions of an empty batch answers OK
+const AUTHENTICATED = grpc.status.OK; // an authenticated empty batch succeeds
 const SLOW = 240_000;
 
 const json = <T = Record<string, any>>(r: CliResult): T => {
@@ -149,6 +149,24 @@ describe('catsyphon-ingest CLI with the embedded database', () => {
     expect((await exportStatus(client!, bearer(laptop.apiKey))).code).toBe(AUTHENTICATED);
   }, SLOW);
 
+  test('collector update --rate-limit sets per-collector limits the running server applies at once', async () => {
+    const limited = json(
+      await cli('collector', 'update', laptop.collectorId, '--rate-limit', 'requests=1,messages=5000', '--json'),
+    );
+    expect(limited.collector.rateLimits).toEqual({ requestsPerMin: 1, messagesPerMin: 5000 });
+    expect((await exportStatus(client!, bearer(laptop.apiKey))).code).toBe(AUTHENTICATED);
+    const refused = await exportStatus(client!, bearer(laptop.apiKey));
+    expect(refused.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(refused.details).toContain(laptop.collectorId);
+    expect(refused.details).toContain('1 requests/min');
+
+    const text = human(await cli('collector', 'update', laptop.collectorId, '--rate-limit', 'requests=default'));
+    expect(text).toMatch(/rate limits:\s+default requests\/min, 5000 messages\/min/);
+    const restored = json(await cli('collector', 'update', laptop.collectorId, '--rate-limit', 'messages=default', '--json'));
+    expect(restored.collector.rateLimits).toEqual({ requestsPerMin: null, messagesPerMin: null });
+    expect((await exportStatus(client!, bearer(laptop.apiKey))).code).toBe(AUTHENTICATED);
+  }, SLOW);
+
   test('collector rotate-key: the old key stops working at once on the running server', async () => {
     const rotated = json(await cli('collector', 'rotate-key', laptop.collectorId, '--json'));
     keys.push(rotated.apiKey);
@@ -194,6 +212,8 @@ describe('catsyphon-ingest CLI with the embedded database', () => {
     failure(await cli('collector', 'revoke', 'not-a-uuid', '--json'), /no collector with id "not-a-uuid"/);
     failure(await cli('collector', 'update', desk.id), /nothing to update/);
     failure(await cli('collector', 'update', desk.id, '--expires-in', 'soon'), /'soon' is invalid/);
+    failure(await cli('collector', 'update', desk.id, '--rate-limit', 'requests=0'), /requests must be a whole number/);
+    failure(await cli('collector', 'update', desk.id, '--rate-limit', 'bytes=5'), /"bytes=5" is not requests=N or messages=N/);
     failure(await cli('collector', 'frobnicate'), /unknown command 'frobnicate'/);
   }, SLOW);
 

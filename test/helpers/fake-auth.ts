@@ -20,7 +20,11 @@ export class FakeAuthenticator implements Authenticator {
   }
 
   /** Inserts a workspace and a collector and returns a token for them. */
-  async seedCaller(db: Kysely<DB>, name = 'ws'): Promise<{ token: string; caller: Caller }> {
+  async seedCaller(
+    db: Kysely<DB>,
+    name = 'ws',
+    rateLimits: Caller['rateLimits'] = { requestsPerMin: undefined, messagesPerMin: undefined },
+  ): Promise<{ token: string; caller: Caller }> {
     const slug = `${name}-${randomUUID().slice(0, 8)}`;
     const ws = await db.insertInto('workspaces').values({ name, slug }).returning('id').executeTakeFirstOrThrow();
     const collector = await db
@@ -32,7 +36,7 @@ export class FakeAuthenticator implements Authenticator {
       collectorId: collector.id,
       collectorName: `${name}-collector`,
       workspaceId: ws.id,
-      rateLimits: { requestsPerMin: undefined, messagesPerMin: undefined },
+      rateLimits,
     };
     const token = `test_${slug}`;
     this.callers.set(token, caller);

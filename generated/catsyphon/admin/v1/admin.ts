@@ -57,7 +57,12 @@ export interface Collector {
   lastSeenAt?: string | undefined;
   revokedAt?: string | undefined;
   hostname?: string | undefined;
-  version?: string | undefined;
+  version?:
+    | string
+    | undefined;
+  /** Per-collector rate limits; absent means the server's configured default. */
+  rateLimitRequestsPerMin?: number | undefined;
+  rateLimitMessagesPerMin?: number | undefined;
 }
 
 /** Name and optional slug (derived from the name when empty). */
@@ -134,6 +139,14 @@ export interface UpdateCollectorRequest {
     | undefined;
   /** Removes the expiry (ignored when expires_in_ms is set). */
   clearExpiry: boolean;
+  /** Sets a per-collector rate limit (a positive number). */
+  rateLimitRequestsPerMin?: number | undefined;
+  rateLimitMessagesPerMin?:
+    | number
+    | undefined;
+  /** Returns a limit to the server default (ignored when the matching value is set). */
+  clearRateLimitRequests: boolean;
+  clearRateLimitMessages: boolean;
 }
 
 /** The updated collector. */
@@ -299,6 +312,8 @@ function createBaseCollector(): Collector {
     revokedAt: undefined,
     hostname: undefined,
     version: undefined,
+    rateLimitRequestsPerMin: undefined,
+    rateLimitMessagesPerMin: undefined,
   };
 }
 
@@ -348,6 +363,12 @@ export const Collector: MessageFns<Collector> = {
     }
     if (message.version !== undefined) {
       writer.uint32(122).string(message.version);
+    }
+    if (message.rateLimitRequestsPerMin !== undefined) {
+      writer.uint32(128).int32(message.rateLimitRequestsPerMin);
+    }
+    if (message.rateLimitMessagesPerMin !== undefined) {
+      writer.uint32(136).int32(message.rateLimitMessagesPerMin);
     }
     return writer;
   },
@@ -485,6 +506,22 @@ export const Collector: MessageFns<Collector> = {
             message.version = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.rateLimitRequestsPerMin = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.rateLimitMessagesPerMin = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -550,6 +587,16 @@ export const Collector: MessageFns<Collector> = {
         : undefined,
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : undefined,
       version: isSet(object.version) ? globalThis.String(object.version) : undefined,
+      rateLimitRequestsPerMin: isSet(object.rateLimitRequestsPerMin)
+        ? globalThis.Number(object.rateLimitRequestsPerMin)
+        : isSet(object.rate_limit_requests_per_min)
+        ? globalThis.Number(object.rate_limit_requests_per_min)
+        : undefined,
+      rateLimitMessagesPerMin: isSet(object.rateLimitMessagesPerMin)
+        ? globalThis.Number(object.rateLimitMessagesPerMin)
+        : isSet(object.rate_limit_messages_per_min)
+        ? globalThis.Number(object.rate_limit_messages_per_min)
+        : undefined,
     };
   },
 
@@ -600,6 +647,12 @@ export const Collector: MessageFns<Collector> = {
     if (message.version !== undefined) {
       obj.version = message.version;
     }
+    if (message.rateLimitRequestsPerMin !== undefined) {
+      obj.rateLimitRequestsPerMin = Math.round(message.rateLimitRequestsPerMin);
+    }
+    if (message.rateLimitMessagesPerMin !== undefined) {
+      obj.rateLimitMessagesPerMin = Math.round(message.rateLimitMessagesPerMin);
+    }
     return obj;
   },
 
@@ -623,6 +676,8 @@ export const Collector: MessageFns<Collector> = {
     message.revokedAt = object.revokedAt ?? undefined;
     message.hostname = object.hostname ?? undefined;
     message.version = object.version ?? undefined;
+    message.rateLimitRequestsPerMin = object.rateLimitRequestsPerMin ?? undefined;
+    message.rateLimitMessagesPerMin = object.rateLimitMessagesPerMin ?? undefined;
     return message;
   },
 };
@@ -1566,7 +1621,16 @@ export const RevokeCollectorResponse: MessageFns<RevokeCollectorResponse> = {
 };
 
 function createBaseUpdateCollectorRequest(): UpdateCollectorRequest {
-  return { collectorId: "", name: undefined, expiresInMs: undefined, clearExpiry: false };
+  return {
+    collectorId: "",
+    name: undefined,
+    expiresInMs: undefined,
+    clearExpiry: false,
+    rateLimitRequestsPerMin: undefined,
+    rateLimitMessagesPerMin: undefined,
+    clearRateLimitRequests: false,
+    clearRateLimitMessages: false,
+  };
 }
 
 export const UpdateCollectorRequest: MessageFns<UpdateCollectorRequest> = {
@@ -1585,6 +1649,18 @@ export const UpdateCollectorRequest: MessageFns<UpdateCollectorRequest> = {
     }
     if (message.clearExpiry !== false) {
       writer.uint32(32).bool(message.clearExpiry);
+    }
+    if (message.rateLimitRequestsPerMin !== undefined) {
+      writer.uint32(40).int32(message.rateLimitRequestsPerMin);
+    }
+    if (message.rateLimitMessagesPerMin !== undefined) {
+      writer.uint32(48).int32(message.rateLimitMessagesPerMin);
+    }
+    if (message.clearRateLimitRequests !== false) {
+      writer.uint32(56).bool(message.clearRateLimitRequests);
+    }
+    if (message.clearRateLimitMessages !== false) {
+      writer.uint32(64).bool(message.clearRateLimitMessages);
     }
     return writer;
   },
@@ -1634,6 +1710,38 @@ export const UpdateCollectorRequest: MessageFns<UpdateCollectorRequest> = {
             message.clearExpiry = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rateLimitRequestsPerMin = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rateLimitMessagesPerMin = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.clearRateLimitRequests = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.clearRateLimitMessages = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1664,6 +1772,26 @@ export const UpdateCollectorRequest: MessageFns<UpdateCollectorRequest> = {
         : isSet(object.clear_expiry)
         ? globalThis.Boolean(object.clear_expiry)
         : false,
+      rateLimitRequestsPerMin: isSet(object.rateLimitRequestsPerMin)
+        ? globalThis.Number(object.rateLimitRequestsPerMin)
+        : isSet(object.rate_limit_requests_per_min)
+        ? globalThis.Number(object.rate_limit_requests_per_min)
+        : undefined,
+      rateLimitMessagesPerMin: isSet(object.rateLimitMessagesPerMin)
+        ? globalThis.Number(object.rateLimitMessagesPerMin)
+        : isSet(object.rate_limit_messages_per_min)
+        ? globalThis.Number(object.rate_limit_messages_per_min)
+        : undefined,
+      clearRateLimitRequests: isSet(object.clearRateLimitRequests)
+        ? globalThis.Boolean(object.clearRateLimitRequests)
+        : isSet(object.clear_rate_limit_requests)
+        ? globalThis.Boolean(object.clear_rate_limit_requests)
+        : false,
+      clearRateLimitMessages: isSet(object.clearRateLimitMessages)
+        ? globalThis.Boolean(object.clearRateLimitMessages)
+        : isSet(object.clear_rate_limit_messages)
+        ? globalThis.Boolean(object.clear_rate_limit_messages)
+        : false,
     };
   },
 
@@ -1681,6 +1809,18 @@ export const UpdateCollectorRequest: MessageFns<UpdateCollectorRequest> = {
     if (message.clearExpiry !== false) {
       obj.clearExpiry = message.clearExpiry;
     }
+    if (message.rateLimitRequestsPerMin !== undefined) {
+      obj.rateLimitRequestsPerMin = Math.round(message.rateLimitRequestsPerMin);
+    }
+    if (message.rateLimitMessagesPerMin !== undefined) {
+      obj.rateLimitMessagesPerMin = Math.round(message.rateLimitMessagesPerMin);
+    }
+    if (message.clearRateLimitRequests !== false) {
+      obj.clearRateLimitRequests = message.clearRateLimitRequests;
+    }
+    if (message.clearRateLimitMessages !== false) {
+      obj.clearRateLimitMessages = message.clearRateLimitMessages;
+    }
     return obj;
   },
 
@@ -1695,6 +1835,10 @@ export const UpdateCollectorRequest: MessageFns<UpdateCollectorRequest> = {
       ? BigInt(object.expiresInMs)
       : undefined;
     message.clearExpiry = object.clearExpiry ?? false;
+    message.rateLimitRequestsPerMin = object.rateLimitRequestsPerMin ?? undefined;
+    message.rateLimitMessagesPerMin = object.rateLimitMessagesPerMin ?? undefined;
+    message.clearRateLimitRequests = object.clearRateLimitRequests ?? false;
+    message.clearRateLimitMessages = object.clearRateLimitMessages ?? false;
     return message;
   },
 };

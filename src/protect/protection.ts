@@ -1,0 +1,60 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Config } from '../config/config';
+import type { Database } from '../db/database';
+import type { Logger } from '../logging/logger';
+import { Admission } from './admission';
+import { admissionInterceptor } from './admission.interceptor';
+import { CollectorRateLimiter } from './collector-rate-limiter';
+import { DatabaseHealth } from './database-health';
+import { IngestionGuard } from './ingestion-guard';
+
+/** Method-path prefixes of the services whose calls count as ingestions. */
+export const INGESTION_PATH_PREFIXES = ['/catsyphon.telemetry.v1.SessionIngestion/'];
+
+export interface Protection {
+  readonly guard: IngestionGuard;
+  readonly interceptor: grpc.ServerInterceptor;
+  readonly admission: Admission;
+  readonly rateLimiter: CollectorRateLimiter;
+  readonly databaseHealth: DatabaseHealth;
+  /** Starts the periodic database check. */
+  start(): void;
+  stop(): void;
+}
+
+export interface ProtectionDeps {
+  readonly database: Pick<Database, 'ping'>;
+  readonly logger: Logger;
+  /** Told when the database becomes unreachable or reachable again (server health). */
+  readonly onDatabaseAvailability: (available: boolean) => void;
+}
+
+/** Everything of src/protect/ built from the config, for app.ts to wire in. */
+export function createProtection(config: Config, deps: ProtectionDeps): Protection {
+  const p = config.protect;
+  const admission = new Admission(p);
+  const rateLimiter = new CollectorRateLimiter(p.rateLimits);
+  const databaseHealth = new DatabaseHealth({
+    ping: () => deps.database.ping(),
+    intervalMs: p.dbHealthIntervalMs,
+    timeoutMs: config.database.connectTimeoutMs,
+    logger: deps.logger,
+    onChange: deps.onDatabaseAvailability,
+  });
+  const guard = new IngestionGuard({ rateLimiter, admission, databaseHealth, retryDelayMs: p.overloadRetryDelayMs });
+  const interceptor = admissionInterceptor({
+    admission,
+    pathPrefixes: INGESTION_PATH_PREFIXES,
+    retryDelayMs: p.overloadRetryDelayMs,
+    logger: deps.logger,
+  });
+  return {
+    guard,
+    interceptor,
+    admission,
+    rateLimiter,
+    databaseHealth,
+    start: () => databaseHealth.start(),
+    stop: () => databaseHealth.stop(),
+  };
+}
