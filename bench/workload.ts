@@ -72,7 +72,11 @@ function text(rand: () => number, bytes: number): string {
     size += Buffer.byteLength(w) + 1;
   }
   let s = parts.join(rand() < 0.1 ? '\n' : ' ');
-  while (Buffer.byteLength(s) > bytes) s = s.slice(0, -1);
+  // Drop whole code points (never half a surrogate pair) until it fits.
+  while (Buffer.byteLength(s) > bytes) {
+    const last = s.charCodeAt(s.length - 1);
+    s = s.slice(0, last >= 0xdc00 && last <= 0xdfff ? -2 : -1);
+  }
   return s;
 }
 
