@@ -4,7 +4,9 @@ import { migrateToLatest } from './db/migrate';
 import { unauthenticated } from './errors';
 import type { Authenticator } from './grpc/rpc';
 import { createServer, type IngestServer } from './grpc/server';
-import { ingestionService } from './ingest/ingestion.service';
+import { ignoreCollectorActivity } from './auth/collector-info';
+import { createIdempotencyService, ingestionService } from './ingest/ingestion.service';
+import { sessionQueryService } from './query/session-query.service';
 import type { Logger } from './logging/logger';
 
 export interface App {
@@ -34,17 +36,23 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
   const database = await openDatabase(config.database, logger.child({ component: 'database' }));
   try {
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
+    const idempotency = createIdempotencyService(config, database, { logger });
     const server = createServer(config, {
       database,
       logger,
       authenticator: overrides.authenticator ?? noKeysYet,
-      services: (rpc) => [ingestionService(config, { database }, rpc)],
+      services: (rpc) => [
+        ingestionService(config, { database, activity: ignoreCollectorActivity, idempotency }, rpc),
+        sessionQueryService({ database }, rpc),
+      ],
     });
     await server.start();
+    const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     return {
       server,
       database,
       stop: async () => {
+        stopPurging();
         await server.stop();
         await database.destroy();
       },

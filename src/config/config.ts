@@ -65,8 +65,29 @@ const envSchema = z.object({
   AUTH_CACHE_TTL_MS: duration(0).default(30_000),
   BCRYPT_COST: int(4, 31).default(10),
   IDEMPOTENCY_TTL: duration(1_000).default(24 * 3_600_000),
+  IDEMPOTENCY_WAIT_MS: duration(0).default(10_000),
+  IDEMPOTENCY_STALE_MS: duration(100).default(30_000),
+  IDEMPOTENCY_PURGE_INTERVAL_MS: duration(100).default(60_000),
+  MAX_STRING_BYTES: int(16).default(4096),
+  MAX_CONTENT_BYTES: int(1024).default(8 * 1024 * 1024),
+  MAX_RAW_DATA_BYTES: int(1024).default(8 * 1024 * 1024),
+  MAX_METADATA_ENTRIES: int(0).default(256),
+  MAX_METADATA_VALUE_BYTES: int(16).default(64 * 1024),
+  INGEST_STREAM_CHUNK_SESSIONS: int(1, 10_000).default(100),
   MIGRATE_ON_START: bool.default(true),
 });
+
+/** Size limits checked by the session validator (bytes are UTF-8 bytes). */
+export interface IngestLimits {
+  /** Ids, names, paths, URLs and other short strings. */
+  readonly maxStringBytes: number;
+  /** Message and plan content, tool call input, tool result content. */
+  readonly maxContentBytes: number;
+  readonly maxRawDataBytes: number;
+  /** Entries per metadata map. */
+  readonly maxMetadataEntries: number;
+  readonly maxMetadataValueBytes: number;
+}
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -90,6 +111,14 @@ export interface Config {
   readonly ingest: {
     readonly maxSessionsPerBatch: number;
     readonly idempotencyTtlMs: number;
+    /** How long a call waits for a concurrent call with the same batch_id before ABORTED. */
+    readonly idempotencyWaitMs: number;
+    /** An in_progress batch whose heartbeat is older than this may be taken over. */
+    readonly idempotencyStaleMs: number;
+    readonly idempotencyPurgeIntervalMs: number;
+    /** Sessions per transaction on ExportSessionsStream. */
+    readonly streamChunkSessions: number;
+    readonly limits: IngestLimits;
   };
   readonly auth: {
     readonly cacheTtlMs: number;
@@ -123,7 +152,21 @@ export function loadConfig(env: Env = process.env): Config {
     },
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-    ingest: { maxSessionsPerBatch: e.MAX_SESSIONS_PER_BATCH, idempotencyTtlMs: e.IDEMPOTENCY_TTL },
+    ingest: {
+      maxSessionsPerBatch: e.MAX_SESSIONS_PER_BATCH,
+      idempotencyTtlMs: e.IDEMPOTENCY_TTL,
+      idempotencyWaitMs: e.IDEMPOTENCY_WAIT_MS,
+      idempotencyStaleMs: e.IDEMPOTENCY_STALE_MS,
+      idempotencyPurgeIntervalMs: e.IDEMPOTENCY_PURGE_INTERVAL_MS,
+      streamChunkSessions: e.INGEST_STREAM_CHUNK_SESSIONS,
+      limits: {
+        maxStringBytes: e.MAX_STRING_BYTES,
+        maxContentBytes: e.MAX_CONTENT_BYTES,
+        maxRawDataBytes: e.MAX_RAW_DATA_BYTES,
+        maxMetadataEntries: e.MAX_METADATA_ENTRIES,
+        maxMetadataValueBytes: e.MAX_METADATA_VALUE_BYTES,
+      },
+    },
     auth: { cacheTtlMs: e.AUTH_CACHE_TTL_MS, bcryptCost: e.BCRYPT_COST },
   });
 }

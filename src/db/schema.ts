@@ -160,6 +160,8 @@ export interface PlansTable {
   content_bin: Buffer | null;
   created_at_ns: Int8;
   updated_at_ns: Int8 | null;
+  /** Receive order (migration 0003); GetSession lists plans by it. */
+  ordinal: ColumnType<bigint, never, never>;
   inserted_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
 }

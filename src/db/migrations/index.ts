@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-initial-schema';
+import * as m0003 from './0003-plan-order';
 
 /**
  * Migrations are listed in code (not read from a folder), so the same list
@@ -7,6 +8,7 @@ import * as m0001 from './0001-initial-schema';
  */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial-schema': m0001,
+  '0003-plan-order': m0003,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { reconcileCollectorInfo } from '../auth/collector-info';
+import type { RpcContext } from '../grpc/rpc';
+import type { ExportSessionsResponse, Session, SessionBatch } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { BatchTally } from './batch-response';
+import { type OwnedBatch, payloadMismatch, SessionHasher } from './idempotency.service';
+import { type ExportDeps, checkBatchId, checkSessionCount, encodeResponse } from './ingest.context';
+import { ingestBatch } from './ingest.service';
+
+export const BATCH_ID_HEADER = 'x-batch-id';
+
+/**
+ * ExportSessionsStream: sessions are stored in chunks of
+ * INGEST_STREAM_CHUNK_SESSIONS as they arrive, one transaction per chunk.
+ * The next message is read only after the chunk is stored, so the database
+ * paces the client (grpc-js reads on demand) and memory stays bounded.
+ * With an `x-batch-id` header the stream is idempotent like the unary call.
+ */
+export function exportSessionsStreamHandler(deps: ExportDeps) {
+  return async (stream: AsyncIterable<SessionBatch>, ctx: RpcContext): Promise<ExportSessionsResponse | Buffer> => {
+    const header = ctx.metadata.get(BATCH_ID_HEADER)[0];
+    const given = header === undefined ? undefined : String(header);
+    if (given !== undefined) checkBatchId(given, `${BATCH_ID_HEADER} metadata`);
+    const batchId = given ?? randomUUID();
+    deps.activity.record(ctx.caller, reconcileCollectorInfo(ctx.caller, undefined));
+
+    const key = { workspaceId: ctx.caller.workspaceId, batchId };
+    const claim = given === undefined ? undefined : await deps.idempotency.acquire(key, undefined, ctx.signal);
+    const hasher = new SessionHasher();
+    if (claim?.kind === 'done') {
+      // Read (and hash) what the client sends without storing anything, then replay.
+      for await (const batch of stream) for (const s of batch.sessions) hasher.add(s);
+      if (!hasher.digest().equals(claim.requestHash)) throw payloadMismatch(batchId);
+      return claim.response;
+    }
+    const owned: OwnedBatch | undefined = claim;
+    try {
+      const tally = new BatchTally();
+      let chunk: Session[] = [];
+      let received = 0;
+      const store = async (sessions: Session[], last: boolean): Promise<Buffer | undefined> => {
+        let encoded: Buffer | undefined;
+        await ingestBatch(deps.db, ctx.caller, sessions, {
+          limits: deps.settings.limits,
+          logger: ctx.logger,
+          dimensions: deps.dimensions,
+          firstIndex: received - sessions.length,
+          beforeCommit: async (trx, outcome) => {
+            tally.add(outcome.results, outcome.totalMessages);
+            if (!last) return;
+            encoded = encodeResponse(tally.response(batchId));
+            await owned?.complete(trx, hasher.digest(), encoded);
+          },
+        });
+        return encoded;
+      };
+      for await (const batch of stream) {
+        checkSessionCount(batch.sessions.length, deps.settings.maxSessionsPerBatch);
+        for (const s of batch.sessions) {
+          hasher.add(s);
+          chunk.push(s);
+          received++;
+          if (chunk.length >= deps.settings.streamChunkSessions) {
+            await store(chunk, false);
+            chunk = [];
+          }
+        }
+      }
+      const encoded = await store(chunk, true);
+      owned?.finish();
+      return encoded as Buffer;
+    } catch (err) {
+      await owned?.release();
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,49 @@
+import { reconcileCollectorInfo } from '../auth/collector-info';
+import type { RpcContext } from '../grpc/rpc';
+import type { ExportSessionsRequest, ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { BatchTally } from './batch-response';
+import { hashSessions } from './idempotency.service';
+import { type ExportDeps, checkBatchId, checkSessionCount, encodeResponse } from './ingest.context';
+import { ingestBatch } from './ingest.service';
+
+/**
+ * ExportSessions: validates the request, then either replays the stored
+ * response of this (workspace, batch_id) or ingests the batch in one
+ * transaction that also stores the encoded response. Returns the encoded
+ * bytes, which the server sends untouched.
+ */
+export function exportSessionsHandler(deps: ExportDeps) {
+  return async (request: ExportSessionsRequest, ctx: RpcContext): Promise<ExportSessionsResponse | Buffer> => {
+    checkBatchId(request.batchId, 'batch_id');
+    checkSessionCount(request.sessions.length, deps.settings.maxSessionsPerBatch);
+    const info = reconcileCollectorInfo(ctx.caller, request.collector);
+    deps.activity.record(ctx.caller, info);
+
+    const requestHash = hashSessions(request.sessions);
+    const key = { workspaceId: ctx.caller.workspaceId, batchId: request.batchId };
+    const claim = await deps.idempotency.acquire(key, requestHash, ctx.signal);
+    if (claim.kind === 'done') {
+      ctx.logger.debug({ batchId: request.batchId }, 'replaying a stored batch response');
+      return claim.response;
+    }
+    try {
+      const tally = new BatchTally();
+      let encoded: Buffer | undefined;
+      await ingestBatch(deps.db, ctx.caller, request.sessions, {
+        limits: deps.settings.limits,
+        logger: ctx.logger,
+        dimensions: deps.dimensions,
+        beforeCommit: async (trx, outcome) => {
+          tally.add(outcome.results, outcome.totalMessages);
+          encoded = encodeResponse(tally.response(request.batchId));
+          await claim.complete(trx, requestHash, encoded);
+        },
+      });
+      claim.finish();
+      return encoded as Buffer;
+    } catch (err) {
+      await claim.release();
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,180 @@
+import { createHash, type Hash, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema';
+import { DomainError } from '../errors';
+import type { Logger } from '../logging/logger';
+import { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
+import {
+  type BatchKey,
+  claimBatch,
+  completeBatch,
+  deleteIfExpired,
+  findBatch,
+  heartbeatBatch,
+  purgeExpiredBatches,
+  releaseBatch,
+  takeOverBatch,
+} from './batch.repository';
+
+export interface IdempotencySettings {
+  readonly ttlMs: number;
+  /** How long a duplicate call waits for the owner before ABORTED. */
+  readonly waitMs: number;
+  /** Heartbeat age after which an in_progress batch may be taken over. */
+  readonly staleMs: number;
+}
+
+/** This call owns the batch: it ingests, then completes (or releases) it. */
+export interface OwnedBatch {
+  readonly kind: 'owned';
+  /** Stores the response in the ingest transaction; throws ABORTED if the batch was taken over. */
+  complete(trx: Kysely<DB>, requestHash: Buffer, response: Buffer): Promise<void>;
+  /** Deletes the in_progress row (the work failed) and stops the heartbeat. */
+  release(): Promise<void>;
+  /** Stops the heartbeat (after a successful commit). */
+  finish(): void;
+}
+
+/** The batch already finished: the stored response and the hash of its request. */
+export interface FinishedBatch {
+  readonly kind: 'done';
+  readonly requestHash: Buffer;
+  readonly response: Buffer;
+}
+
+export type BatchClaim = OwnedBatch | FinishedBatch;
+
+/** SHA-256 over each session's encoding, length-prefixed: the same for unary and stream, however chunked. */
+export class SessionHasher {
+  private readonly hash: Hash = createHash('sha256');
+
+  add(session: Session): void {
+    const bytes = Session.encode(session).finish();
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32BE(bytes.length);
+    this.hash.update(len).update(bytes);
+  }
+
+  digest(): Buffer {
+    return this.hash.digest();
+  }
+}
+
+export function hashSessions(sessions: readonly Session[]): Buffer {
+  const h = new SessionHasher();
+  for (const s of sessions) h.add(s);
+  return h.digest();
+}
+
+export const payloadMismatch = (batchId: string) =>
+  new DomainError(
+    'already_exists',
+    `batch_id ${JSON.stringify(batchId)} was already used with a different payload; use a new batch_id for new data`,
+  );
+
+const POLL_MS = 50;
+
+/**
+ * batch_id idempotency backed by ingest_batches, so every replica sees it.
+ * Exactly one call ingests a (workspace, batch_id): the one whose insert of
+ * the in_progress row succeeds (or that takes over a dead owner's row).
+ */
+export class IdempotencyService {
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly settings: IdempotencySettings,
+    logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'idempotency' });
+  }
+
+  /**
+   * Claims the batch or finds its stored response. `requestHash` is known for
+   * unary calls (a mismatch is refused at once); a stream passes undefined and
+   * compares once it has read everything.
+   */
+  async acquire(key: BatchKey, requestHash: Buffer | undefined, signal?: AbortSignal): Promise<BatchClaim> {
+    const owner = randomUUID();
+    const deadline = Date.now() + this.settings.waitMs;
+    for (;;) {
+      if (await claimBatch(this.db, key, requestHash ?? Buffer.alloc(0), owner, this.settings.ttlMs)) {
+        return this.owned(key, owner);
+      }
+      const row = await findBatch(this.db, key, this.settings.staleMs);
+      if (!row) continue;
+      if (row.expired) {
+        await deleteIfExpired(this.db, key);
+        continue;
+      }
+      if (row.state === 'done' && row.response) {
+        if (requestHash && !requestHash.equals(row.request_hash)) throw payloadMismatch(key.batchId);
+        return { kind: 'done', requestHash: row.request_hash, response: row.response };
+      }
+      if (requestHash && row.request_hash.length > 0 && !requestHash.equals(row.request_hash)) {
+        throw payloadMismatch(key.batchId);
+      }
+      if (row.stale && (await takeOverBatch(this.db, key, row.owner, owner, this.settings.staleMs))) {
+        this.logger.warn({ batchId: key.batchId, previousOwner: row.owner }, 'took over a stale in-progress batch');
+        return this.owned(key, owner);
+      }
+      if (Date.now() >= deadline || signal?.aborted) {
+        throw new DomainError('aborted', 'batch in progress, retry', { retryDelayMs: 1000 });
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  private owned(key: BatchKey, owner: string): OwnedBatch {
+    const every = Math.max(50, Math.floor(this.settings.staleMs / 3));
+    const timer = setInterval(() => {
+      heartbeatBatch(this.db, key, owner).catch((err) =>
+        this.logger.warn({ err: String(err), batchId: key.batchId }, 'batch heartbeat failed'),
+      );
+    }, every);
+    timer.unref();
+    return {
+      kind: 'owned',
+      complete: async (trx, requestHash, response) => {
+        if (!(await completeBatch(trx, key, owner, requestHash, response, this.settings.ttlMs))) {
+          throw new DomainError('aborted', 'batch was taken over by another call, retry', { retryDelayMs: 1000 });
+        }
+      },
+      release: async () => {
+        clearInterval(timer);
+        try {
+          await releaseBatch(this.db, key, owner);
+        } catch (err) {
+          // The database is likely down; the row goes stale and is taken over later.
+          this.logger.warn({ err: String(err), batchId: key.batchId }, 'could not release an in-progress batch');
+        }
+      },
+      finish: () => clearInterval(timer),
+    };
+  }
+
+  /** Deletes expired records now; returns how many. */
+  purgeExpired(): Promise<number> {
+    return purgeExpiredBatches(this.db);
+  }
+
+  /** Purges expired records every `intervalMs` in the background; returns the stopper. */
+  startPurging(intervalMs: number): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.purgeExpired()
+        .then((n) => n > 0 && this.logger.info({ purged: n }, 'expired batch records purged'))
+        .catch((err) => this.logger.warn({ err: String(err) }, 'purging batch records failed'))
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,72 @@
+import type { Kysely } from 'kysely';
+import type { DB, MessageRow } from '../../db/schema';
+import type { fileRows, messageRow } from '../session.mapper';
+import { chunked } from './chunks';
+
+export type NewMessageRow = ReturnType<typeof messageRow>;
+export type NewFileRow = ReturnType<typeof fileRows>[number];
+
+/** 18 columns per message row, 9 per file row: far below 65,535 parameters. */
+const MESSAGES_PER_STATEMENT = 1000;
+const FILES_PER_STATEMENT = 3000;
+
+/**
+ * Appends messages; rows whose (thread, seq) is already stored are skipped.
+ * Returns the keys `${thread_id}:${seq}` of the rows newly stored.
+ */
+export async function insertMessages(db: Kysely<DB>, rows: readonly NewMessageRow[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (const chunk of chunked(rows, MESSAGES_PER_STATEMENT)) {
+    const returned = await db
+      .insertInto('messages')
+      .values(chunk)
+      .onConflict((oc) => oc.columns(['thread_id', 'seq']).doNothing())
+      .returning(['thread_id', 'seq'])
+      .execute();
+    for (const r of returned) inserted.add(`${r.thread_id}:${r.seq}`);
+  }
+  return inserted;
+}
+
+export async function insertFiles(db: Kysely<DB>, rows: readonly NewFileRow[]): Promise<void> {
+  for (const chunk of chunked(rows, FILES_PER_STATEMENT)) {
+    await db.insertInto('files_touched').values(chunk).execute();
+  }
+}
+
+export async function listMessages(db: Kysely<DB>, sessionId: string): Promise<MessageRow[]> {
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('session_id', '=', sessionId)
+    .orderBy('thread_id')
+    .orderBy('seq')
+    .execute();
+}
+
+export async function listFiles(db: Kysely<DB>, sessionId: string) {
+  return db
+    .selectFrom('files_touched')
+    .selectAll()
+    .where('session_id', '=', sessionId)
+    .orderBy('thread_id')
+    .orderBy('seq')
+    .orderBy('ordinal')
+    .execute();
+}
+
+/** Highest seq and message count per thread of a session (GetSessionStatus). */
+export async function threadProgress(db: Kysely<DB>, sessionId: string) {
+  return db
+    .selectFrom('threads as t')
+    .leftJoin('messages as m', 'm.thread_id', 't.id')
+    .select((eb) => [
+      't.source_thread_id',
+      eb.fn.coalesce(eb.fn.max('m.seq'), eb.lit(0)).as('last_seq'),
+      eb.fn.count<bigint>('m.seq').as('message_count'),
+    ])
+    .where('t.session_id', '=', sessionId)
+    .groupBy(['t.id', 't.source_thread_id'])
+    .orderBy('t.id')
+    .execute();
+}

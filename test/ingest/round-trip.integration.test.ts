@@ -1,0 +1,61 @@
+import * as grpc from '@grpc/grpc-js';
+import { type Session, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { FakeAuthenticator } from '../helpers/fake-auth';
+import { IngestClient } from '../helpers/ingest-client';
+import { Rng, SessionGenerator } from '../helpers/session-gen';
+import { startTestApp, type TestApp } from '../helpers/test-app';
+
+describe('lossless round trip: ExportSessions then GetSession', () => {
+  let t: TestApp;
+  let client: IngestClient;
+  beforeAll(async () => {
+    const auth = new FakeAuthenticator();
+    t = await startTestApp({}, { authenticator: auth });
+    const { token } = await auth.seedCaller(t.app.database.db);
+    client = new IngestClient(t.address, token);
+  });
+  afterAll(async () => {
+    client.close();
+    await t.close();
+  });
+
+  const seeds = [1, 2, 3, 4, 5, 6, 7, 8];
+  test.each(seeds)('random sessions (seed %d) read back equal to what was sent', async (seed) => {
+    const gen = new SessionGenerator(new Rng(seed));
+    const sessions: Session[] = Array.from({ length: 6 }, () => gen.session(2));
+    const res = await client.export({ sessions });
+    expect(res.results.map((r) => [r.sessionId, r.status, r.error])).toEqual(
+      sessions.map((s) => [s.id, SessionStatus.SESSION_STATUS_CREATED, undefined]),
+    );
+    for (const [i, s] of sessions.entries()) {
+      const back = await client.getSession(s.id, s.assistant);
+      expect(back.catsyphonId).toBe(res.results[i].catsyphonId);
+      expect(back.session).toEqual(s);
+      const messages = s.threads.reduce((n, th) => n + th.messages.length, 0);
+      expect(res.results[i].messagesIngested).toBe(messages);
+      expect(res.results[i].threadsIngested).toBe(s.threads.length);
+    }
+  });
+
+  test('the generator really covers NUL, emoji, empty and large content, int64 extremes and unknown enums', () => {
+    const all = seeds.flatMap((seed) => {
+      const g = new SessionGenerator(new Rng(seed));
+      return Array.from({ length: 6 }, () => g.session(2));
+    });
+    const messages = all.flatMap((s) => s.threads.flatMap((th) => th.messages));
+    expect(messages.some((m) => m.content.includes('\u0000'))).toBe(true);
+    expect(messages.some((m) => m.content.includes('😀'))).toBe(true);
+    expect(messages.some((m) => m.content === '')).toBe(true);
+    expect(messages.some((m) => m.content.length > 10_000)).toBe(true);
+    expect(messages.some((m) => m.emittedAtNs === 2n ** 63n - 1n)).toBe(true);
+    expect(messages.some((m) => m.observedAtNs === -(2n ** 63n))).toBe(true);
+    expect(messages.some((m) => m.authorRole > 6)).toBe(true);
+    expect(all.some((s) => s.assistant > 4)).toBe(true);
+    expect(messages.some((m) => m.tokens === undefined) && messages.some((m) => m.tokens !== undefined)).toBe(true);
+    expect(all.some((s) => s.plans.some((p) => p.content?.includes('\u0000')))).toBe(true);
+  });
+
+  test('GetSession is scoped to the workspace and answers NOT_FOUND otherwise', async () => {
+    await expect(client.getSession('no-such-session', 1)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+});
