@@ -2,13 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
 import { openDatabase } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
-import { createRootLogger } from '../logging/logger';
+import { cliLogger } from './admin-connection';
+import { addCollectorCommands } from './collector.commands';
+import { output } from './output';
 import { serve } from './serve';
+import { addWorkspaceCommands } from './workspace.commands';
 
-/** Prints one result: JSON for scripts, or the human text. */
-export function output(json: boolean, value: object, human: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human}\n`);
-}
+export { output };
 
 export function buildCli(): Command {
   const program = new Command('catsyphon-ingest')
@@ -29,8 +29,8 @@ export function buildCli(): Command {
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig();
-      const logger = createRootLogger(opts.json ? 'silent' : 'warn');
-      const database = await openDatabase(config.database, logger);
+      const logger = cliLogger();
+      const database = await openDatabase(config.database, logger, 'migrate');
       try {
         const applied = await migrateToLatest(database.db, logger);
         output(!!opts.json, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
@@ -38,6 +38,9 @@ export function buildCli(): Command {
         await database.destroy();
       }
     });
+
+  addWorkspaceCommands(program);
+  addCollectorCommands(program);
 
   return program;
 }

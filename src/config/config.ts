@@ -64,6 +64,8 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: duration(0).default(25_000),
   AUTH_CACHE_TTL_MS: duration(0).default(30_000),
   BCRYPT_COST: int(4, 31).default(10),
+  AUTH_FAILURE_LIMIT: int(1).default(20),
+  AUTH_FAILURE_WINDOW_MS: duration(1_000).default(60_000),
   IDEMPOTENCY_TTL: duration(1_000).default(24 * 3_600_000),
   IDEMPOTENCY_WAIT_MS: duration(0).default(10_000),
   IDEMPOTENCY_STALE_MS: duration(100).default(30_000),
@@ -123,6 +125,9 @@ export interface Config {
   readonly auth: {
     readonly cacheTtlMs: number;
     readonly bcryptCost: number;
+    /** Uncached key verifications that may fail per peer address per window before it is throttled. */
+    readonly failureLimit: number;
+    readonly failureWindowMs: number;
   };
 }
 
@@ -167,7 +172,12 @@ export function loadConfig(env: Env = process.env): Config {
         maxMetadataValueBytes: e.MAX_METADATA_VALUE_BYTES,
       },
     },
-    auth: { cacheTtlMs: e.AUTH_CACHE_TTL_MS, bcryptCost: e.BCRYPT_COST },
+    auth: {
+      cacheTtlMs: e.AUTH_CACHE_TTL_MS,
+      bcryptCost: e.BCRYPT_COST,
+      failureLimit: e.AUTH_FAILURE_LIMIT,
+      failureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
+    },
   });
 }
 

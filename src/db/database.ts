@@ -5,6 +5,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import { Pool, types as pgTypes } from 'pg';
 import type { Config } from '../config/config';
 import type { Logger } from '../logging/logger';
+import { acquireDataDirLock } from './data-dir-lock';
 import type { DB } from './schema';
 
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -28,8 +29,10 @@ const parseInt8 = (value: string): bigint => BigInt(value);
 export async function openDatabase(
   options: Config['database'],
   logger: Logger,
+  /** Who opens it (`serve`, a CLI command): named by the embedded data directory's lock. */
+  role = 'serve',
 ): Promise<Database> {
-  return options.url ? openPostgres(options, logger) : openPglite(options.dataDir, logger);
+  return options.url ? openPostgres(options, logger) : openPglite(options.dataDir, logger, role);
 }
 
 function openPostgres(options: Config['database'], logger: Logger): Database {
@@ -65,18 +68,25 @@ function openPostgres(options: Config['database'], logger: Logger): Database {
   };
 }
 
-async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
+async function openPglite(dataDir: string, logger: Logger, role: string): Promise<Database> {
   const inMemory = dataDir.startsWith('memory://');
   if (!inMemory) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(inMemory ? undefined : dataDir, {
-    parsers: { [pgliteTypes.INT8]: parseInt8 },
-  });
-  logger.info({ dataDir: inMemory ? 'memory' : dataDir }, 'embedded PGlite database opened');
-  return fromPglite(pglite);
+  // PGlite itself does not lock its directory; one process at a time (src/db/data-dir-lock.ts).
+  const lock = inMemory ? undefined : acquireDataDirLock(dataDir, role);
+  try {
+    const pglite = await PGlite.create(inMemory ? undefined : dataDir, {
+      parsers: { [pgliteTypes.INT8]: parseInt8 },
+    });
+    logger.info({ dataDir: inMemory ? 'memory' : dataDir }, 'embedded PGlite database opened');
+    return fromPglite(pglite, () => lock?.release());
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
 }
 
 /** Wraps an open PGlite instance (used by the server and by tests). */
-export function fromPglite(pglite: PGlite): Database {
+export function fromPglite(pglite: PGlite, onClosed: () => void = () => undefined): Database {
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   let destroyed = false;
   return {
@@ -89,8 +99,12 @@ export function fromPglite(pglite: PGlite): Database {
     destroy: async () => {
       if (destroyed) return;
       destroyed = true;
-      await db.destroy();
-      if (!pglite.closed) await pglite.close();
+      try {
+        await db.destroy();
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        onClosed();
+      }
     },
   };
 }

@@ -18,10 +18,16 @@ export function findDescriptorFile(start = __dirname): string {
   }
 }
 
-/** The buf-built FileDescriptorProtos of our own protos, each re-encoded alone. */
+/**
+ * The buf-built FileDescriptorProtos of our own protos, each re-encoded alone.
+ * catsyphon.admin.* is served only on the local admin socket, so the public
+ * port does not describe it.
+ */
 export function loadOwnFileDescriptors(file = findDescriptorFile()): Buffer[] {
-  const set = FileDescriptorSet.decode(readFileSync(file)) as unknown as { file: object[] };
-  return set.file.map((f) => Buffer.from(FileDescriptorProto.encode(f).finish()));
+  const set = FileDescriptorSet.decode(readFileSync(file)) as unknown as { file: Array<{ package?: string }> };
+  return set.file
+    .filter((f) => !(f.package ?? '').startsWith('catsyphon.admin.'))
+    .map((f) => Buffer.from(FileDescriptorProto.encode(f).finish()));
 }
 
 /**

@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { AdminServiceClient } from '../../generated/catsyphon/admin/v1/admin';
+import type { AdminApi, IssuedKey } from './admin-api';
+import { collectorFromMessage, workspaceFromMessage } from './admin.mapper';
+
+/** An admin operation the server refused; the message is the server's own. */
+export class AdminCallError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdminCallError';
+  }
+}
+
+const CALL_TIMEOUT_MS = 60_000;
+
+/**
+ * Connects to a running server's admin socket. Resolves undefined when no
+ * server answers there within `connectTimeoutMs` (no socket file, or a stale
+ * one left by a crashed server).
+ */
+export async function connectAdmin(socketPath: string, connectTimeoutMs: number): Promise<AdminApi | undefined> {
+  if (!existsSync(socketPath)) return undefined;
+  // A private subchannel: a failed probe must not leave a shared one in backoff for the next try.
+  const client = new AdminServiceClient(`unix:${socketPath}`, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  const ready = await new Promise<boolean>((resolve) =>
+    client.waitForReady(Date.now() + connectTimeoutMs, (err) => resolve(!err)),
+  );
+  if (!ready) {
+    client.close();
+    return undefined;
+  }
+  return remoteAdmin(client);
+}
+
+function remoteAdmin(client: AdminServiceClient): AdminApi {
+  const call = <Req, Res>(
+    method: (req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+    request: Req,
+  ): Promise<Res> =>
+    new Promise((resolve, reject) => {
+      method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, res) =>
+        err ? reject(new AdminCallError(err.code, err.details || err.message)) : resolve(res),
+      );
+    });
+  const issued = (res: { collector?: Parameters<typeof collectorFromMessage>[0]; apiKey: string }): IssuedKey => ({
+    collector: collectorFromMessage(res.collector),
+    apiKey: res.apiKey,
+  });
+
+  return {
+    via: 'server',
+    createWorkspace: async (input) => {
+      const res = await call(client.createWorkspace, { name: input.name, slug: input.slug ?? '' });
+      if (!res.workspace) throw new Error('the server answered without a workspace');
+      return workspaceFromMessage(res.workspace);
+    },
+    listWorkspaces: async () => (await call(client.listWorkspaces, {})).workspaces.map(workspaceFromMessage),
+    createCollector: async (input) =>
+      issued(
+        await call(client.createCollector, {
+          workspace: input.workspace,
+          name: input.name,
+          type: input.type ?? '',
+          expiresInMs: input.expiresInMs === undefined ? undefined : BigInt(input.expiresInMs),
+        }),
+      ),
+    listCollectors: async (workspace) =>
+      (await call(client.listCollectors, { workspace })).collectors.map((c) => collectorFromMessage(c)),
+    rotateKey: async (id) => issued(await call(client.rotateCollectorKey, { collectorId: id })),
+    revokeCollector: async (id) => collectorFromMessage((await call(client.revokeCollector, { collectorId: id })).collector),
+    updateCollector: async (id, input) =>
+      collectorFromMessage(
+        (
+          await call(client.updateCollector, {
+            collectorId: id,
+            name: input.name,
+            expiresInMs: typeof input.expiresInMs === 'number' ? BigInt(input.expiresInMs) : undefined,
+            clearExpiry: input.expiresInMs === null,
+          })
+        ).collector,
+      ),
+    close: async () => client.close(),
+  };
+}

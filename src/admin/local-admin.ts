@@ -1,0 +1,17 @@
+import type { CollectorService } from '../collectors/collector.service';
+import type { AdminApi } from './admin-api';
+
+/** The admin operations run in this process, on a database it opened. */
+export function localAdmin(service: CollectorService, close: () => Promise<void>): AdminApi {
+  return {
+    via: 'database',
+    createWorkspace: (input) => service.createWorkspace(input),
+    listWorkspaces: () => service.listWorkspaces(),
+    createCollector: (input) => service.createCollector(input),
+    listCollectors: (workspace) => service.listCollectors(workspace),
+    rotateKey: (id) => service.rotateKey(id),
+    revokeCollector: (id) => service.revokeCollector(id),
+    updateCollector: (id, input) => service.updateCollector(id, input),
+    close,
+  };
+}

@@ -1,0 +1,15 @@
+import { isIP } from 'node:net';
+
+/**
+ * The address part of a grpc-js peer string ("1.2.3.4:5678",
+ * "::ffff:1.2.3.4:5678", "[::1]:5678", "ipv4:1.2.3.4:5678"): failed
+ * authentication attempts are throttled per address, not per connection.
+ */
+export function peerAddress(peer: string): string {
+  const text = peer.replace(/^ipv[46]:/, '');
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
+  if (bracketed) return bracketed[1];
+  const withPort = /^(.*):(\d+)$/.exec(text);
+  if (withPort && isIP(withPort[1])) return withPort[1];
+  return text;
+}

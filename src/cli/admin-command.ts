@@ -1,0 +1,62 @@
+import { InvalidArgumentError } from 'commander';
+import type { AdminApi, CollectorView, IssuedKey } from '../admin/admin-api';
+import { loadConfig } from '../config/config';
+import { parseDuration } from '../util/duration';
+import { cliLogger, openAdmin } from './admin-connection';
+
+/** Opens the admin API for one command, runs it, and closes what it opened. */
+export async function withAdmin<T>(role: string, run: (admin: AdminApi) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const admin = await openAdmin(config, cliLogger(), { role });
+  try {
+    return await run(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** commander argument parser for --expires-in: 30s, 15m, 12h, 90d. */
+export function expiresIn(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0 || !/[smhd]\s*$/i.test(text)) {
+    throw new InvalidArgumentError('expected a duration such as 30s, 15m, 12h or 90d');
+  }
+  return ms;
+}
+
+/** Like expiresIn, plus `never` (null) to remove an expiry. */
+export function expiresInOrNever(text: string): number | null {
+  return text.trim().toLowerCase() === 'never' ? null : expiresIn(text);
+}
+
+export function describeCollector(c: CollectorView): string {
+  return [
+    `  collector id: ${c.id}`,
+    `  name:         ${c.name}`,
+    `  type:         ${c.type}`,
+    `  workspace:    ${c.workspaceSlug} (${c.workspaceId})`,
+    `  status:       ${c.status}`,
+    `  key prefix:   ${c.keyPrefix}`,
+    `  expires:      ${c.expiresAt ?? 'never'}`,
+    ...(c.revokedAt ? [`  revoked at:   ${c.revokedAt}`] : []),
+  ].join('\n');
+}
+
+export function issuedKeyJson(issued: IssuedKey): object {
+  return {
+    collectorId: issued.collector.id,
+    workspaceId: issued.collector.workspaceId,
+    apiKey: issued.apiKey,
+    collector: issued.collector,
+  };
+}
+
+export function describeIssuedKey(issued: IssuedKey): string {
+  return [
+    describeCollector(issued.collector),
+    `  API key:      ${issued.apiKey}`,
+    '',
+    'Store the key now: it is shown only this once and cannot be recovered.',
+    'Collectors send it as the gRPC metadata `authorization: Bearer <key>`.',
+  ].join('\n');
+}
