@@ -82,7 +82,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--soak-sample <duration>', 'RSS sampling interval of the soak', duration, 5_000)
     .option('--channels <n>', 'gRPC channels (HTTP/2 connections) the load client spreads calls over', int, 1)
     .option('--insert-rows <n>', 'rows per multi-row INSERT in the baseline', int, 1000)
-    .option('--sessions-per-batch <n>', 'sessions per batch', int, w.sessionsPerBatch)
+    .option('--sessions-per-batch <n>', `sessions per batch (default ${w.sessionsPerBatch}, 2 with --quick)`, int)
     .option('--threads <n>', 'threads per session', int, w.threadsPerSession)
     .option('--messages-per-thread <n>', 'messages per thread', int, w.messagesPerThread)
     .option('--content-min <bytes>', 'smallest message content', int, w.contentMinBytes)
@@ -126,7 +126,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     channels: o.channels,
     insertRows: o.insertRows,
     workload: {
-      sessionsPerBatch: o.sessionsPerBatch,
+      sessionsPerBatch: o.sessionsPerBatch ?? (quick ? 2 : w.sessionsPerBatch),
       threadsPerSession: o.threads,
       messagesPerThread: o.messagesPerThread,
       contentMinBytes: o.contentMin,

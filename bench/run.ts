@@ -239,8 +239,8 @@ async function main(options: BenchOptions): Promise<number> {
     const ingest: IngestFigures[] = [];
     if (phases.includes('ingest')) {
       for (const concurrency of options.concurrency) {
-        log(`ingest at concurrency ${concurrency} for ${options.durationMs} ms`);
-        const { result, window } = await measure({ type: 'ingest', concurrency, warmupMs: options.warmupMs, durationMs: options.durationMs });
+        log(`ingest at concurrency ${concurrency} for ${options.durationMs} ms (${options.workload.sessionsPerBatch} sessions per batch)`);
+        const { result, window } = await measure({ type: 'ingest', concurrency, warmupMs: options.warmupMs, durationMs: options.durationMs, minCalls: concurrency });
         const seconds = result.windowMs / 1000;
         const ok = result.calls - result.errors;
         ingest.push({
@@ -261,7 +261,7 @@ async function main(options: BenchOptions): Promise<number> {
 
     const callPhase = async (kind: 'replay' | 'auth', concurrency: number): Promise<CallFigures> => {
       log(`${kind} calls at concurrency ${concurrency} for ${options.durationMs} ms`);
-      const { result, window } = await measure({ type: kind, concurrency, warmupMs: options.warmupMs, durationMs: options.durationMs });
+      const { result, window } = await measure({ type: kind, concurrency, warmupMs: options.warmupMs, durationMs: options.durationMs, minCalls: concurrency });
       return {
         kind: kind === 'replay' ? 'cached replay (1 session, 10 msgs)' : `small authenticated call (${options.authCall})`,
         concurrency,

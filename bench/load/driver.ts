@@ -157,39 +157,48 @@ export class LoadDriver {
     let errors = 0;
     let messages = 0;
     let sessions = 0;
-    const windowStart = performance.now() + spec.warmupMs;
-    const windowEnd = windowStart + spec.durationMs;
-    let measuring = false;
-    const open = () => {
-      measuring = true;
-      hooks.windowStart();
-    };
-    const startTimer = setTimeout(open, spec.warmupMs);
-    const endTimer = setTimeout(() => {
-      measuring = false;
+    // The window opens after the warm-up and closes after `durationMs`, but
+    // not before `minCalls` calls completed in it (slow servers, quick mode).
+    const minCalls = spec.minCalls ?? 1;
+    const t0 = performance.now();
+    let windowStart = Infinity;
+    let windowEnd = Infinity;
+    let state: 'warmup' | 'measuring' | 'closed' = 'warmup';
+    const close = () => {
+      if (state !== 'measuring') return;
+      state = 'closed';
+      windowEnd = performance.now();
       hooks.windowEnd();
+    };
+    const startTimer = setTimeout(() => {
+      state = 'measuring';
+      windowStart = performance.now();
+      hooks.windowStart();
+    }, spec.warmupMs);
+    const endTimer = setTimeout(() => {
+      if (calls >= minCalls) close();
     }, spec.warmupMs + spec.durationMs);
     const worker = async () => {
-      while (performance.now() < windowEnd) {
-        const t0 = performance.now();
+      while (state !== 'closed') {
+        const started = performance.now();
         const outcome = await once();
-        const t1 = performance.now();
-        if (t1 < windowStart || t1 > windowEnd) continue;
+        const ended = performance.now();
+        if (state !== 'measuring') continue;
         calls++;
         if (!outcome.ok) {
           errors++;
           if (errorSamples.size < 5) errorSamples.add(outcome.error ?? 'error');
-          continue;
+        } else {
+          latencies.push(ended - started);
+          messages += outcome.messages;
+          sessions += outcome.sessions;
         }
-        latencies.push(t1 - t0);
-        messages += outcome.messages;
-        sessions += outcome.sessions;
+        if (calls >= minCalls && ended - t0 >= spec.warmupMs + spec.durationMs) close();
       }
     };
     await Promise.all(Array.from({ length: spec.concurrency }, worker));
     clearTimeout(startTimer);
     clearTimeout(endTimer);
-    if (measuring) hooks.windowEnd();
     return {
       spec,
       calls,
@@ -197,7 +206,7 @@ export class LoadDriver {
       errorSamples: [...errorSamples],
       messages,
       sessions,
-      windowMs: spec.durationMs,
+      windowMs: windowEnd - windowStart,
       latencyMs: summarize(latencies),
       notes,
     };

@@ -10,6 +10,8 @@ export interface PhaseSpec {
   readonly concurrency: number;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** The window stays open until at least this many calls completed in it (default 1). */
+  readonly minCalls?: number;
 }
 
 export type AuthCallKind = 'session-status' | 'invalid-export';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { withClient } from './database';
+import { runNode } from './server-process';
 
 /** How to start the server process and what token the load client sends. */
 export interface ServerLaunch {
@@ -10,7 +10,7 @@ export interface ServerLaunch {
 }
 
 export interface BenchCredentials {
-  readonly mode: 'api-key' | 'preauth';
+  readonly mode: string;
   readonly token: string;
   readonly collectorId: string;
   readonly workspaceId: string;
@@ -18,32 +18,24 @@ export interface BenchCredentials {
 }
 
 /**
- * The one place that knows how the bench gets a collector and its key.
- *
- * preauth: API keys do not exist on this branch yet, so a workspace and a
- * collector are inserted directly and the server is the real app started by
- * bench/server/preauth-server.ts with a fixed token.
+ * The one place that knows how the bench gets a collector and its API key:
+ * the service's own CLI creates a workspace and a collector (with a real
+ * bcrypt-hashed key), and the server is `catsyphon-ingest serve`, so calls
+ * go through the real API-key authenticator and its cache.
  */
 export async function createCredentials(databaseUrl: string, distDir: string): Promise<BenchCredentials> {
+  const cli = path.join(distDir, 'src', 'cli', 'main.js');
+  const env = { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
   const slug = `bench-${randomBytes(4).toString('hex')}`;
-  const { workspaceId, collectorId } = await withClient(databaseUrl, async (c) => {
-    const ws = await c.query<{ id: string }>('INSERT INTO workspaces (name, slug) VALUES ($1, $2) RETURNING id', ['bench', slug]);
-    const col = await c.query<{ id: string }>(
-      `INSERT INTO collectors (workspace_id, name, type, key_prefix, key_hash) VALUES ($1, 'bench', 'bench', $2, 'x') RETURNING id`,
-      [ws.rows[0].id, slug],
-    );
-    return { workspaceId: ws.rows[0].id, collectorId: col.rows[0].id };
-  });
-  const token = `bench_${randomBytes(16).toString('hex')}`;
+  runNode(cli, ['workspace', 'create', '--name', 'bench', '--slug', slug, '--json'], env);
+  const issued = JSON.parse(
+    runNode(cli, ['collector', 'create', '--workspace', slug, '--name', 'bench', '--type', 'bench', '--json'], env),
+  ) as { collectorId: string; workspaceId: string; apiKey: string };
   return {
-    mode: 'preauth',
-    token,
-    collectorId,
-    workspaceId,
-    launch: {
-      script: path.join(distDir, 'bench', 'server', 'preauth-server.js'),
-      args: [],
-      env: { BENCH_PREAUTH_TOKEN: token, BENCH_PREAUTH_COLLECTOR_ID: collectorId, BENCH_PREAUTH_WORKSPACE_ID: workspaceId },
-    },
+    mode: 'catsyphon-ingest serve, API key from `collector create`',
+    token: issued.apiKey,
+    collectorId: issued.collectorId,
+    workspaceId: issued.workspaceId,
+    launch: { script: cli, args: ['serve'], env: {} },
   };
 }
