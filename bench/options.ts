@@ -4,8 +4,8 @@ import { parseDuration } from '../src/util/duration';
 import type { AuthCallKind } from './load/protocol';
 import { DEFAULT_WORKLOAD, type WorkloadOptions } from './workload';
 
-export type Phase = 'baseline' | 'ingest' | 'replay' | 'auth' | 'soak';
-const PHASES: readonly Phase[] = ['baseline', 'ingest', 'replay', 'auth', 'soak'];
+export type Phase = 'baseline' | 'stages' | 'ingest' | 'replay' | 'auth' | 'soak';
+const PHASES: readonly Phase[] = ['baseline', 'stages', 'ingest', 'replay', 'auth', 'soak'];
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -24,6 +24,7 @@ export interface BenchOptions {
   readonly soakSampleMs: number;
   readonly channels: number;
   readonly insertRows: number;
+  readonly stageReps: number;
   readonly workload: WorkloadOptions;
   readonly profile: boolean;
   readonly logLevel: string;
@@ -81,6 +82,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--soak-concurrency <n>', 'concurrency of the soak', int, 16)
     .option('--soak-sample <duration>', 'RSS sampling interval of the soak', duration, 5_000)
     .option('--channels <n>', 'gRPC channels (HTTP/2 connections) the load client spreads calls over', int, 1)
+    .option('--stage-reps <n>', 'batches timed by the in-process stages phase (default 15, 3 with --quick)', int)
     .option('--insert-rows <n>', 'rows per multi-row INSERT in the baseline', int, 1000)
     .option('--sessions-per-batch <n>', `sessions per batch (default ${w.sessionsPerBatch}, 2 with --quick)`, int)
     .option('--threads <n>', 'threads per session', int, w.threadsPerSession)
@@ -107,7 +109,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
   const durationMs = o.duration ?? (quick ? 1_500 : 20_000);
   const soakMs = o.soak ?? 0;
-  const defaultPhases: Phase[] = ['baseline', 'ingest', 'replay', 'auth', ...(soakMs > 0 ? (['soak'] as const) : [])];
+  const defaultPhases: Phase[] = ['baseline', 'stages', 'ingest', 'replay', 'auth', ...(soakMs > 0 ? (['soak'] as const) : [])];
   return {
     quick,
     adminUrl: o.dbUrl,
@@ -125,6 +127,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     soakSampleMs: o.soakSample,
     channels: o.channels,
     insertRows: o.insertRows,
+    stageReps: o.stageReps ?? (quick ? 3 : 15),
     workload: {
       sessionsPerBatch: o.sessionsPerBatch ?? (quick ? 2 : w.sessionsPerBatch),
       threadsPerSession: o.threads,

@@ -1,4 +1,5 @@
 import type { BaselineResult } from './baseline/baseline';
+import type { StageFigure } from './stages/stages';
 import type { LatencySummary } from './stats';
 import type { WorkloadOptions } from './workload';
 
@@ -83,6 +84,8 @@ export interface BenchResults {
     readonly smallRequestBytes: number;
   };
   readonly baseline: { readonly copy?: BaselineResult; readonly insert?: BaselineResult };
+  /** In-process cost of each ingestion step, µs per message (fastest of several batches). */
+  readonly stages?: readonly StageFigure[];
   readonly ingest: readonly IngestFigures[];
   readonly replay?: CallFigures;
   readonly auth?: CallFigures;
@@ -133,6 +136,7 @@ export function missingFigures(r: BenchResults): string[] {
     check(r.ingest, 'ingest');
     if (p.includes('baseline')) check(r.ratios, 'ratios');
   }
+  if (p.includes('stages')) check(r.stages, 'stages');
   if (p.includes('replay')) check(r.replay, 'replay');
   if (p.includes('auth')) check(r.auth, 'auth');
   if (p.includes('soak')) check(r.soak, 'soak');
@@ -177,6 +181,9 @@ export function formatReport(r: BenchResults): string {
     rows.push([`ingest c${i.concurrency}`, f(i.messagesPerS), f(i.sessionsPerS, 1), f(i.latencyMs.p50, 1), f(i.latencyMs.p95, 1), f(i.latencyMs.p99, 1), f(i.serverCpuSPer1kMsgs, 3), f(i.dbCpuSPer1kMsgs, 3), f(i.serverPeakRssMiB), f(i.machineBusyPct), f(i.otherCpuS, 1), ratio ? `${f(ratio.vsCopy, 2)} / ${f(ratio.vsInsert, 2)}` : '—']);
   }
   out.push(table(['phase', 'msgs/s', 'sess/s', 'p50 ms', 'p95 ms', 'p99 ms', 'node cpu s/1k', 'db cpu s/1k', 'rss MiB', 'busy %', 'other cpu s', 'x COPY / x INSERT'], rows));
+  if (r.stages) {
+    out.push('', table(['in-process step (one batch at a time)', 'us/msg min', 'us/msg median'], r.stages.map((x) => [x.stage, f(x.usPerMsg, 2), f(x.medianUsPerMsg, 2)])));
+  }
   const calls = [r.replay, r.auth].filter((c): c is CallFigures => !!c);
   if (calls.length) {
     out.push('');

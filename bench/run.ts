@@ -19,6 +19,7 @@ import {
   type WindowFigures,
 } from './report';
 import { createCredentials } from './setup/credentials';
+import type { StageFigure, StagesSpec } from './stages/stages';
 import { backendPids, type BenchDatabase, createBenchDatabase, serverVersion } from './setup/database';
 import { runNode, type ServerProcess, startServer } from './setup/server-process';
 import { round, slope } from './stats';
@@ -153,19 +154,23 @@ class WindowMeter {
   }
 }
 
-function runBaselineProcess(spec: BaselineSpec): Promise<BaselineResult> {
+/** Runs a one-shot worker (baseline, stages) in a Node process of its own. */
+function runWorker<T>(script: string, spec: object, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'baseline', 'baseline-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(__dirname, script), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let settled = false;
-    child.once('message', (m: { kind: 'result'; result: BaselineResult } | { kind: 'error'; message: string }) => {
+    child.once('message', (m: { kind: 'result' } | { kind: 'error'; message: string }) => {
       settled = true;
-      if (m.kind === 'result') resolve(m.result);
-      else reject(new Error(`baseline ${spec.method}: ${m.message}`));
+      if (m.kind === 'result') resolve(m as T);
+      else reject(new Error(`${what}: ${m.message}`));
     });
-    child.once('exit', (code) => settled || reject(new Error(`baseline ${spec.method} exited (${code})`)));
+    child.once('exit', (code) => settled || reject(new Error(`${what} exited (${code})`)));
     child.send(spec);
   });
 }
+
+const runBaselineProcess = async (spec: BaselineSpec): Promise<BaselineResult> =>
+  (await runWorker<{ result: BaselineResult }>('baseline/baseline-worker.js', spec, `baseline ${spec.method}`)).result;
 
 async function main(options: BenchOptions): Promise<number> {
   const startedAt = new Date().toISOString();
@@ -208,6 +213,19 @@ async function main(options: BenchOptions): Promise<number> {
           insertRows: options.insertRows,
         });
       }
+    }
+
+    let stages: StageFigure[] | undefined;
+    if (phases.includes('stages')) {
+      log(`timing the ingestion steps in-process (${options.stageReps} batches)`);
+      const spec: StagesSpec = {
+        url: db.url,
+        workload: options.workload,
+        reps: options.stageReps,
+        workspaceId: credentials.workspaceId,
+        collectorId: credentials.collectorId,
+      };
+      stages = (await runWorker<{ stages: StageFigure[] }>('stages/stages-worker.js', spec, 'stages')).stages;
     }
 
     const profileDir = path.join(options.resultsDir, `profile-${runId}`);
@@ -318,6 +336,7 @@ async function main(options: BenchOptions): Promise<number> {
       server: { mode: credentials.mode, peakRssMiB, profile, log: logFile },
       workload: { ...options.workload, messagesPerBatch: ready.messagesPerBatch, requestBytes: ready.requestBytes, smallRequestBytes: ready.smallRequestBytes },
       baseline,
+      stages,
       ingest,
       replay,
       auth,
