@@ -77,7 +77,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--baseline-duration <duration>', 'measured time of each baseline (default: --duration)', duration)
     .option('--replay-concurrency <n>', 'concurrency of the cached-replay phase', int, 16)
     .option('--auth-concurrency <n>', 'concurrency of the small authenticated calls', int, 16)
-    .option('--auth-call <kind>', 'small authenticated call: session-status or invalid-export', 'session-status')
+    .option('--auth-call <kind>', 'small authenticated call: invalid-export (auth only, no database) or session-status (GetSessionStatus)', 'invalid-export')
     .option('--soak <duration>', 'also run a soak at --soak-concurrency for this long, sampling server RSS', duration)
     .option('--soak-concurrency <n>', 'concurrency of the soak', int, 16)
     .option('--soak-sample <duration>', 'RSS sampling interval of the soak', duration, 5_000)

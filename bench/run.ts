@@ -182,6 +182,7 @@ async function main(options: BenchOptions): Promise<number> {
   let server: ServerProcess | undefined;
   let client: LoadClient | undefined;
   const admin = new Client({ connectionString: db.url, application_name: 'bench-admin' });
+  admin.on('error', (err) => log(`admin connection lost: ${err.message}`));
   const cleanup = async () => {
     client?.stop();
     await server?.stop().catch(() => undefined);
