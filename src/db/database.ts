@@ -51,6 +51,12 @@ function openPostgres(options: Config['database'], logger: Logger): Database {
   // An idle client losing its connection (failover, restart) must not crash
   // the process; the pool replaces it on the next checkout.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'idle database connection lost'));
+  // A checked-out client (say, inside a transaction between two statements)
+  // emits 'error' when the server goes away; without a listener that would
+  // crash the process. The next statement on it fails and is mapped then.
+  pool.on('connect', (client) =>
+    client.on('error', (err) => logger.warn({ err: err.message }, 'database connection lost')),
+  );
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   let destroyed = false;
   return {

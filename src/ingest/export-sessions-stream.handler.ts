@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { reconcileCollectorInfo } from '../auth/collector-info';
+import { DomainError } from '../errors';
 import type { RpcContext } from '../grpc/rpc';
 import type { ExportSessionsResponse, Session, SessionBatch } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { BatchTally } from './batch-response';
@@ -66,6 +67,8 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
           }
         }
       }
+      // A cancelled call can end the stream early: never record a truncated batch as done.
+      if (ctx.signal.aborted) throw new DomainError('aborted', 'stream cancelled by the client');
       const encoded = await store(chunk, true);
       owned?.finish();
       return encoded as Buffer;

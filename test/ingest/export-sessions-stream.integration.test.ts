@@ -1,14 +1,9 @@
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
-import { BatchStatus, ErrorCode, type Session, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { BatchStatus, ErrorCode, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { IngestClient } from '../helpers/ingest-client';
 import { simpleSession } from '../helpers/session-gen';
 import { startTestApp, type TestApp } from '../helpers/test-app';
-
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
 
 describe('ExportSessionsStream', () => {
   let t: TestApp;
@@ -65,42 +60,5 @@ describe('ExportSessionsStream', () => {
       code: grpc.status.ALREADY_EXISTS,
     });
     await expect(client.stream([sessions], 'x'.repeat(129))).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-  });
-
-  test('10,000 sessions stream through with bounded memory', async () => {
-    const total = 10_000;
-    const perMessage = 200;
-    const content = 'y'.repeat(2000);
-    let sent = 0;
-    const samples: number[] = [];
-    gc();
-    const baseline = process.memoryUsage().heapUsed;
-    function* chunks(): Generator<Session[]> {
-      while (sent < total) {
-        const chunk: Session[] = [];
-        for (let i = 0; i < perMessage && sent < total; i++, sent++) {
-          const s = simpleSession(`mem-${sent}`, 1, 3);
-          for (const m of s.threads[0].messages) m.content = `${sent}:${m.seq}:${content}`;
-          chunk.push(s);
-        }
-        if (sent % 1000 === 0) {
-          gc();
-          samples.push(process.memoryUsage().heapUsed - baseline);
-        }
-        yield chunk;
-      }
-    }
-    const res = await client.stream(chunks());
-    expect(res.status).toBe(BatchStatus.BATCH_STATUS_ACCEPTED);
-    expect(res.metrics).toMatchObject({ sessionsCreated: total, totalMessages: total * 3 });
-    expect(res.results).toHaveLength(total);
-    const payloadBytes = total * 3 * content.length;
-    expect(payloadBytes).toBeGreaterThan(55 * 1024 * 1024);
-    expect(samples.length).toBeGreaterThanOrEqual(9);
-    // Live heap stays far below what went through (60 MB of content); the
-    // result list (10,000 entries) is the only thing that grows with the stream.
-    expect(Math.max(...samples)).toBeLessThan(30 * 1024 * 1024);
-    const status = await client.getSessionStatus(`mem-${total - 1}`, 1);
-    expect(status.messageCount).toBe(3n);
   });
 });

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type Session, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { IngestClient } from '../helpers/ingest-client';
+import { ReflectionClient } from '../helpers/reflection-client';
 import { Rng, SessionGenerator } from '../helpers/session-gen';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
@@ -57,5 +58,37 @@ describe('lossless round trip: ExportSessions then GetSession', () => {
 
   test('GetSession is scoped to the workspace and answers NOT_FOUND otherwise', async () => {
     await expect(client.getSession('no-such-session', 1)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+});
+
+describe('SessionQueryService registration', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('reflection lists and describes catsyphon.ingest.v1.SessionQueryService; health knows it', async () => {
+    const reflection = new ReflectionClient(t.address);
+    try {
+      expect(await reflection.listServices()).toContain('catsyphon.ingest.v1.SessionQueryService');
+      const files = await reflection.fileContainingSymbol('catsyphon.ingest.v1.SessionQueryService');
+      const query = files.find((f) => f.name === 'catsyphon/ingest/v1/query.proto');
+      expect(query.service[0].method.map((m: { name: string }) => m.name)).toEqual(['GetSession', 'GetSessionStatus']);
+    } finally {
+      reflection.close();
+    }
+    expect(await t.health('catsyphon.ingest.v1.SessionQueryService')).toBe('SERVING');
+  });
+
+  test('the read-back API needs a key like ingestion does', async () => {
+    const client = new IngestClient(t.address, 'not-a-key');
+    try {
+      await expect(client.getSession('x', 1)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    } finally {
+      client.close();
+    }
   });
 });

@@ -70,3 +70,8 @@ export async function threadProgress(db: Kysely<DB>, sessionId: string) {
     .orderBy('t.id')
     .execute();
 }
+
+/** Inserts messages of threads created in this transaction (no conflict possible). */
+export async function insertNewMessages(db: Kysely<DB>, rows: readonly NewMessageRow[]): Promise<void> {
+  for (const chunk of chunked(rows, MESSAGES_PER_STATEMENT)) await db.insertInto('messages').values(chunk).execute();
+}

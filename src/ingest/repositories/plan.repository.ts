@@ -43,3 +43,8 @@ export async function upsertPlans(db: Kysely<DB>, rows: readonly NewPlanRow[]): 
 export async function listPlans(db: Kysely<DB>, sessionId: string): Promise<PlanRow[]> {
   return db.selectFrom('plans').selectAll().where('session_id', '=', sessionId).orderBy('ordinal').execute();
 }
+
+/** Inserts plans of sessions created in this transaction. */
+export async function insertNewPlans(db: Kysely<DB>, rows: readonly NewPlanRow[]): Promise<void> {
+  for (const chunk of chunked(rows, ROWS_PER_STATEMENT)) await db.insertInto('plans').values(chunk).execute();
+}

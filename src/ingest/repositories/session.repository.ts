@@ -1,5 +1,6 @@
-import { type Kysely, sql } from 'kysely';
-import type { DB, SessionRow } from '../../db/schema';
+import { type Insertable, type Kysely, sql } from 'kysely';
+import { chunked } from './chunks';
+import type { DB, SessionRow, SessionsTable } from '../../db/schema';
 import type { SessionFields } from '../session.mapper';
 
 export interface SessionKey {
@@ -36,6 +37,26 @@ export async function insertSessionIfAbsent(
     .returning('id')
     .executeTakeFirst();
   return row?.id;
+}
+
+export type NewSessionRow = Insertable<SessionsTable>;
+
+/**
+ * Inserts new sessions in one statement per 2,000; returns the ids of those
+ * inserted by `${assistant}\u0000${source_session_id}` (existing ones are skipped).
+ */
+export async function insertSessionsIfAbsent(db: Kysely<DB>, rows: readonly NewSessionRow[]): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const chunk of chunked(rows, 2000)) {
+    const returned = await db
+      .insertInto('sessions')
+      .values(chunk)
+      .onConflict((oc) => oc.columns(['workspace_id', 'assistant', 'source_session_id']).doNothing())
+      .returning(['id', 'assistant', 'source_session_id'])
+      .execute();
+    for (const r of returned) ids.set(`${r.assistant}\u0000${r.source_session_id}`, r.id);
+  }
+  return ids;
 }
 
 /** A stored thread as the ingest service needs it to merge a new export. */

@@ -8,9 +8,12 @@ export type NewThreadRow = ReturnType<typeof threadRow>;
 /** 9 columns per row: well under PostgreSQL's 65,535 parameters. */
 const ROWS_PER_STATEMENT = 2000;
 
+/** Key of a thread in the maps below (thread ids cannot hold NUL). */
+export const threadKey = (sessionId: string, sourceThreadId: string) => `${sessionId}\u0000${sourceThreadId}`;
+
 /**
  * Inserts new threads and overwrites changed ones (the caller decides which
- * rows to send). Returns the row id of every thread sent, by source id.
+ * rows to send). Returns the row id of every thread sent, by threadKey.
  */
 export async function upsertThreads(db: Kysely<DB>, rows: readonly NewThreadRow[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
@@ -29,9 +32,9 @@ export async function upsertThreads(db: Kysely<DB>, rows: readonly NewThreadRow[
           metadata: (eb) => eb.ref('excluded.metadata'),
         }),
       )
-      .returning(['id', 'source_thread_id'])
+      .returning(['id', 'session_id', 'source_thread_id'])
       .execute();
-    for (const r of returned) ids.set(r.source_thread_id, String(r.id));
+    for (const r of returned) ids.set(threadKey(r.session_id, r.source_thread_id), String(r.id));
   }
   return ids;
 }
