@@ -346,6 +346,9 @@ async function main(options: BenchOptions): Promise<number> {
         concurrency: i.concurrency,
         vsCopy: round(i.messagesPerS / (baseline.copy?.rowsPerS ?? Number.NaN), 3),
         vsInsert: round(i.messagesPerS / (baseline.insert?.rowsPerS ?? Number.NaN), 3),
+        cpuVsCopy: baseline.copy
+          ? round((baseline.copy.nodeCpuSPer1k + baseline.copy.dbCpuSPer1k) / (i.serverCpuSPer1kMsgs + i.dbCpuSPer1kMsgs), 3)
+          : Number.NaN,
       })),
     };
     const results: BenchResults = { ...partial, targets: targets(partial) };
