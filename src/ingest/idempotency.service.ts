@@ -15,7 +15,6 @@ import {
   releaseBatch,
   takeOverBatch,
 } from './batch.repository';
-import { ReplayCache } from './replay.cache';
 
 export interface IdempotencySettings {
   readonly ttlMs: number;
@@ -82,8 +81,6 @@ const POLL_MS = 50;
  */
 export class IdempotencyService {
   private readonly logger: Logger;
-  /** Completed batches of this process: replays skip the database. */
-  private readonly replays = new ReplayCache();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -99,11 +96,6 @@ export class IdempotencyService {
    * compares once it has read everything.
    */
   async acquire(key: BatchKey, requestHash: Buffer | undefined, signal?: AbortSignal): Promise<BatchClaim> {
-    const cached = this.replays.get(key);
-    if (cached) {
-      if (requestHash && !requestHash.equals(cached.requestHash)) throw payloadMismatch(key.batchId);
-      return { kind: 'done', ...cached };
-    }
     const owner = randomUUID();
     const deadline = Date.now() + this.settings.waitMs;
     for (;;) {
@@ -142,15 +134,12 @@ export class IdempotencyService {
       );
     }, every);
     timer.unref();
-    const claimedAt = Date.now();
-    let completed: { requestHash: Buffer; response: Buffer } | undefined;
     return {
       kind: 'owned',
       complete: async (trx, requestHash, response) => {
         if (!(await completeBatch(trx, key, owner, requestHash, response, this.settings.ttlMs))) {
           throw new DomainError('aborted', 'batch was taken over by another call, retry', { retryDelayMs: 1000 });
         }
-        completed = { requestHash, response };
       },
       release: async () => {
         clearInterval(timer);
@@ -161,11 +150,7 @@ export class IdempotencyService {
           this.logger.warn({ err: String(err), batchId: key.batchId }, 'could not release an in-progress batch');
         }
       },
-      finish: () => {
-        clearInterval(timer);
-        // Committed: later replays of this batch on this process skip the database.
-        if (completed) this.replays.set(key, completed, this.settings.ttlMs - (Date.now() - claimedAt));
-      },
+      finish: () => clearInterval(timer),
     };
   }
 
