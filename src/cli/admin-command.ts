@@ -24,9 +24,9 @@ export function expiresIn(text: string): number {
   return ms;
 }
 
-/** Like expiresIn, plus `never` (null) to remove an expiry. */
-export function expiresInOrNever(text: string): number | null {
-  return text.trim().toLowerCase() === 'never' ? null : expiresIn(text);
+/** Like expiresIn, plus `never` to remove an expiry (commander turns a null result into ''). */
+export function expiresInOrNever(text: string): number | 'never' {
+  return text.trim().toLowerCase() === 'never' ? 'never' : expiresIn(text);
 }
 
 export function describeCollector(c: CollectorView): string {

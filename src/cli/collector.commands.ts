@@ -101,9 +101,10 @@ export function addCollectorCommands(program: Command): void {
     .option('--name <name>', 'new display name', nonEmpty('name'))
     .option('--expires-in <duration>', 'new key lifetime from now (30s, 15m, 12h, 90d), or "never"', expiresInOrNever)
     .option('--json', 'print one JSON object')
-    .action(async (id: string, opts: { name?: string; expiresIn?: number | null; json?: boolean }) => {
+    .action(async (id: string, opts: { name?: string; expiresIn?: number | 'never'; json?: boolean }) => {
+      const expiresInMs = opts.expiresIn === 'never' ? null : opts.expiresIn;
       const updated = await withAdmin('collector update', (admin) =>
-        admin.updateCollector(id, { name: opts.name, expiresInMs: opts.expiresIn }),
+        admin.updateCollector(id, { name: opts.name, expiresInMs }),
       );
       output(!!opts.json, { collector: updated }, `Updated collector "${updated.name}"\n${describeCollector(updated)}`);
     });

@@ -40,6 +40,7 @@ export class CollectorService {
   async createWorkspace(input: { name: string; slug?: string }): Promise<WorkspaceView> {
     const name = validName(input.name, 'workspace name');
     const slug = input.slug === undefined || input.slug === '' ? slugify(name) : input.slug;
+    if (slug === '') throw invalidArgument(`cannot derive a slug from the name ${JSON.stringify(name)}; give one with --slug`);
     if (!SLUG_PATTERN.test(slug)) {
       throw invalidArgument(
         `invalid slug ${JSON.stringify(slug)}: use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit`,
@@ -169,6 +170,7 @@ function validName(value: string | undefined, what: string): string {
 export function slugify(name: string): string {
   return name
     .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

@@ -40,6 +40,9 @@ export function lockFilePath(dataDir: string): string {
   return path.join(dataDir, LOCK_FILE);
 }
 
+/** Lock files this process holds: a lock naming our own pid is ours only if listed here. */
+const heldHere = new Set<string>();
+
 /** The current holder of a data directory's lock, when a live process holds it. */
 export function readLiveHolder(dataDir: string): LockHolder | undefined {
   const holder = readHolder(lockFilePath(dataDir));
@@ -62,14 +65,26 @@ export function acquireDataDirLock(dataDir: string, role: string): DataDirLock {
     writeFileSync(draft, JSON.stringify(holder), { mode: 0o600 });
     try {
       linkSync(draft, file);
-      return { holder, release: () => releaseIfOurs(file, holder.token) };
+      heldHere.add(path.resolve(file));
+      return {
+        holder,
+        release: () => {
+          heldHere.delete(path.resolve(file));
+          releaseIfOurs(file, holder.token);
+        },
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     } finally {
       unlinkSync(draft);
     }
     const current = readHolder(file);
-    if (current && current.pid !== process.pid && isAlive(current.pid)) throw new DataDirLockedError(dataDir, current);
+    // Our own pid in a lock we do not hold is a leftover of an earlier
+    // process that had the same pid (containers often run as pid 1).
+    const ours = current?.pid === process.pid;
+    if (current && (ours ? heldHere.has(path.resolve(file)) : isAlive(current.pid))) {
+      throw new DataDirLockedError(dataDir, current);
+    }
     // Stale (its process is gone) or unreadable: move it aside atomically,
     // so two processes taking over at once cannot both delete a fresh lock.
     const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
