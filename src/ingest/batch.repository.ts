@@ -20,35 +20,58 @@ export interface BatchRecord {
   owner: string | null;
   expired: boolean;
   stale: boolean;
+  /** Milliseconds until the record expires (database clock). */
+  remaining_ms: number;
 }
 
-const ms = (value: number) => sql`(${value}::float8 * interval '1 millisecond')`;
+/** What claimOrFind saw: our claim succeeded, another call's record, or neither (retry). */
+export type ClaimOutcome = { claimed: true } | { claimed: false; record: BatchRecord | undefined };
 
-/** Inserts the in_progress row; false when the batch already has a row. */
-export async function claimBatch(
+/**
+ * One round trip: inserts the in_progress row, or, when the batch already
+ * has one, returns it. `record` is undefined only when a concurrent call
+ * inserted the row after this statement's snapshot: just try again.
+ */
+export async function claimOrFind(
   db: Kysely<DB>,
   key: BatchKey,
   requestHash: Buffer,
   owner: string,
   ttlMs: number,
-): Promise<boolean> {
-  const result = await sql`
-    INSERT INTO ingest_batches (workspace_id, batch_id, request_hash, state, owner, heartbeat_at, expires_at)
-    VALUES (${key.workspaceId}, ${key.batchId}, ${requestHash}, 'in_progress', ${owner}, now(), now() + ${ms(ttlMs)})
-    ON CONFLICT (workspace_id, batch_id) DO NOTHING`.execute(db);
-  return Number(result.numAffectedRows ?? 0n) === 1;
-}
-
-export async function findBatch(db: Kysely<DB>, key: BatchKey, staleMs: number): Promise<BatchRecord | undefined> {
-  const result = await sql<BatchRecord>`
-    SELECT state, request_hash, response, owner,
-      expires_at <= now() AS expired,
-      heartbeat_at < now() - ${ms(staleMs)} AS stale
+  staleMs: number,
+): Promise<ClaimOutcome> {
+  const result = await sql<BatchRecord & { claimed: boolean }>`
+    WITH ins AS (
+      INSERT INTO ingest_batches (workspace_id, batch_id, request_hash, state, owner, heartbeat_at, expires_at)
+      VALUES (${key.workspaceId}, ${key.batchId}, ${requestHash}, 'in_progress', ${owner}, now(), now() + ${ms(ttlMs)})
+      ON CONFLICT (workspace_id, batch_id) DO NOTHING
+      RETURNING batch_id)
+    SELECT true AS claimed, NULL AS state, NULL::bytea AS request_hash, NULL::bytea AS response, NULL AS owner,
+      false AS expired, false AS stale, 0::float8 AS remaining_ms
+    FROM ins
+    UNION ALL
+    SELECT false, state, request_hash, response, owner,
+      expires_at <= now(), heartbeat_at < now() - ${ms(staleMs)},
+      extract(epoch FROM expires_at - now())::float8 * 1000
     FROM ingest_batches WHERE workspace_id = ${key.workspaceId} AND batch_id = ${key.batchId}`.execute(db);
   const row = result.rows[0];
-  if (!row) return undefined;
-  return { ...row, request_hash: toBuffer(row.request_hash), response: row.response && toBuffer(row.response) };
+  if (row?.claimed) return { claimed: true };
+  return { claimed: false, record: row && toRecord(row) };
 }
+
+function toRecord(row: BatchRecord): BatchRecord {
+  return {
+    state: row.state,
+    request_hash: toBuffer(row.request_hash),
+    response: row.response && toBuffer(row.response),
+    owner: row.owner,
+    expired: row.expired,
+    stale: row.stale,
+    remaining_ms: Number(row.remaining_ms),
+  };
+}
+
+const ms = (value: number) => sql`(${value}::float8 * interval '1 millisecond')`;
 
 /** Takes over an in_progress batch whose owner stopped sending heartbeats. */
 export async function takeOverBatch(

@@ -6,6 +6,7 @@ import type { ExportSessionsResponse, Session, SessionBatch } from '../../genera
 import { BatchTally } from './batch-response';
 import { type OwnedBatch, payloadMismatch, SessionHasher } from './idempotency.service';
 import { type ExportDeps, checkBatchId, checkSessionCount, encodeResponse } from './ingest.context';
+import { abortable } from './abortable';
 import { ingestBatch } from './ingest.service';
 
 export const BATCH_ID_HEADER = 'x-batch-id';
@@ -30,7 +31,7 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
     const hasher = new SessionHasher();
     if (claim?.kind === 'done') {
       // Read (and hash) what the client sends without storing anything, then replay.
-      for await (const batch of stream) for (const s of batch.sessions) hasher.add(s);
+      for await (const batch of abortable(stream, ctx.signal)) for (const s of batch.sessions) hasher.add(s);
       if (!hasher.digest().equals(claim.requestHash)) throw payloadMismatch(batchId);
       return claim.response;
     }
@@ -49,13 +50,14 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
           beforeCommit: async (trx, outcome) => {
             tally.add(outcome.results, outcome.totalMessages);
             if (!last) return;
+            throwIfCancelled(ctx.signal);
             encoded = encodeResponse(tally.response(batchId));
             await owned?.complete(trx, hasher.digest(), encoded);
           },
         });
         return encoded;
       };
-      for await (const batch of stream) {
+      for await (const batch of abortable(stream, ctx.signal)) {
         checkSessionCount(batch.sessions.length, deps.settings.maxSessionsPerBatch);
         for (const s of batch.sessions) {
           hasher.add(s);
@@ -67,8 +69,12 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
           }
         }
       }
-      // A cancelled call can end the stream early: never record a truncated batch as done.
-      if (ctx.signal.aborted) throw new DomainError('aborted', 'stream cancelled by the client');
+      // A client cancel (RST_STREAM) first ends the stream like a half-close and
+      // is reported as a cancel a moment later. With an idempotency record at
+      // stake, give it that moment (and check again before commit), so a
+      // truncated batch is never recorded as done.
+      if (owned) await cancelGrace(ctx.signal);
+      throwIfCancelled(ctx.signal);
       const encoded = await store(chunk, true);
       owned?.finish();
       return encoded as Buffer;
@@ -77,4 +83,24 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
       throw err;
     }
   };
+}
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new DomainError('aborted', 'stream cancelled by the client');
+}
+
+/** How long an idempotent stream waits after its end for a cancel that raced it. */
+const CANCEL_GRACE_MS = 50;
+
+function cancelGrace(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, CANCEL_GRACE_MS);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -1,15 +1,15 @@
 import { createHash, type Hash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type { DB } from '../db/schema';
 import { DomainError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 import {
   type BatchKey,
-  claimBatch,
+  claimOrFind,
   completeBatch,
   deleteIfExpired,
-  findBatch,
   heartbeatBatch,
   purgeExpiredBatches,
   releaseBatch,
@@ -73,6 +73,10 @@ export const payloadMismatch = (batchId: string) =>
   );
 
 const POLL_MS = 50;
+const EMPTY = Buffer.alloc(0);
+/** Bytes of stored responses kept in memory for replays. */
+const REPLAY_CACHE_BYTES = 32 * 1024 * 1024;
+const cacheKey = (key: BatchKey) => `${key.workspaceId}\u0000${key.batchId}`;
 
 /**
  * batch_id idempotency backed by ingest_batches, so every replica sees it.
@@ -81,6 +85,14 @@ const POLL_MS = 50;
  */
 export class IdempotencyService {
   private readonly logger: Logger;
+  /**
+   * Finished batches seen by this process. A finished record never changes
+   * before it expires, so replays can skip the database; entries expire with it.
+   */
+  private readonly responses = new LRUCache<string, FinishedBatch>({
+    maxSize: REPLAY_CACHE_BYTES,
+    sizeCalculation: (v) => v.response.length + v.requestHash.length + 100,
+  });
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -99,18 +111,24 @@ export class IdempotencyService {
     const owner = randomUUID();
     const deadline = Date.now() + this.settings.waitMs;
     for (;;) {
-      if (await claimBatch(this.db, key, requestHash ?? Buffer.alloc(0), owner, this.settings.ttlMs)) {
-        return this.owned(key, owner);
+      const cached = this.responses.get(cacheKey(key));
+      if (cached) {
+        if (requestHash && !requestHash.equals(cached.requestHash)) throw payloadMismatch(key.batchId);
+        return cached;
       }
-      const row = await findBatch(this.db, key, this.settings.staleMs);
+      const seen = await claimOrFind(this.db, key, requestHash ?? EMPTY, owner, this.settings.ttlMs, this.settings.staleMs);
+      if (seen.claimed) return this.owned(key, owner);
+      const row = seen.record;
       if (!row) continue;
       if (row.expired) {
         await deleteIfExpired(this.db, key);
         continue;
       }
       if (row.state === 'done' && row.response) {
+        const done: FinishedBatch = { kind: 'done', requestHash: row.request_hash, response: row.response };
+        this.remember(key, done, row.remaining_ms);
         if (requestHash && !requestHash.equals(row.request_hash)) throw payloadMismatch(key.batchId);
-        return { kind: 'done', requestHash: row.request_hash, response: row.response };
+        return done;
       }
       if (requestHash && row.request_hash.length > 0 && !requestHash.equals(row.request_hash)) {
         throw payloadMismatch(key.batchId);
@@ -126,7 +144,13 @@ export class IdempotencyService {
     }
   }
 
+  private remember(key: BatchKey, done: FinishedBatch, remainingMs: number): void {
+    const ttl = Math.floor(Math.min(remainingMs, this.settings.ttlMs));
+    if (ttl >= 1 && done.response.length <= REPLAY_CACHE_BYTES / 16) this.responses.set(cacheKey(key), done, { ttl });
+  }
+
   private owned(key: BatchKey, owner: string): OwnedBatch {
+    let completed: FinishedBatch | undefined;
     const every = Math.max(50, Math.floor(this.settings.staleMs / 3));
     const timer = setInterval(() => {
       heartbeatBatch(this.db, key, owner).catch((err) =>
@@ -140,8 +164,10 @@ export class IdempotencyService {
         if (!(await completeBatch(trx, key, owner, requestHash, response, this.settings.ttlMs))) {
           throw new DomainError('aborted', 'batch was taken over by another call, retry', { retryDelayMs: 1000 });
         }
+        completed = { kind: 'done', requestHash, response };
       },
       release: async () => {
+        completed = undefined;
         clearInterval(timer);
         try {
           await releaseBatch(this.db, key, owner);
@@ -150,7 +176,11 @@ export class IdempotencyService {
           this.logger.warn({ err: String(err), batchId: key.batchId }, 'could not release an in-progress batch');
         }
       },
-      finish: () => clearInterval(timer),
+      finish: () => {
+        clearInterval(timer);
+        // Committed: later replays of this batch need no database round trip.
+        if (completed) this.remember(key, completed, this.settings.ttlMs);
+      },
     };
   }
 

@@ -61,4 +61,26 @@ describe('ExportSessionsStream', () => {
     });
     await expect(client.stream([sessions], 'x'.repeat(129))).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
+
+  test('a stream cancelled by the client is not recorded: a retry with the same x-batch-id is ingested', async () => {
+    const sessions = Array.from({ length: 9 }, (_, i) => simpleSession(`cancel-${i}`, 1, 2));
+    const cancelled = new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = client.ingestion.exportSessionsStream(client.metadata({ 'x-batch-id': 'cancelled-1' }), (err) => resolve(err));
+      call.write({ sessions: sessions.slice(0, 3) });
+      setTimeout(() => call.cancel(), 300);
+    });
+    expect(await cancelled).toMatchObject({ code: grpc.status.CANCELLED });
+    // The server notices the cancel and releases the batch; poll until the claim is gone.
+    const deadline = Date.now() + 10_000;
+    let rows = 1;
+    while (rows > 0 && Date.now() < deadline) {
+      rows = (await t.app.database.db.selectFrom('ingest_batches').select('batch_id').where('batch_id', '=', 'cancelled-1').execute()).length;
+      if (rows > 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(rows).toBe(0);
+    const res = await client.stream([sessions], 'cancelled-1');
+    expect(res.results).toHaveLength(9);
+    expect(res.metrics?.sessionsFailed).toBe(0);
+    expect(await client.stream([sessions.slice(0, 5), sessions.slice(5)], 'cancelled-1')).toEqual(res);
+  });
 });
