@@ -217,7 +217,7 @@ export interface ProtectConfig {
   /** The RetryInfo delay sent with UNAVAILABLE when a cap is reached. */
   readonly overloadRetryDelayMs: number;
   readonly dbHealthIntervalMs: number;
-  /** The longest an RPC may run on the server; 0 turns the server-side deadline off. */
+  /** The longest a unary RPC may run on the server; 0 turns the server-side deadline off. */
   readonly rpcTimeoutMs: number;
 }
 

@@ -48,7 +48,7 @@ export interface RpcDeps {
   /** Tracks in-flight calls so shutdown can wait for them. */
   readonly inFlight?: InFlightCalls;
   /**
-   * The longest a handler may run (RPC_TIMEOUT_MS): past it the call is
+   * The longest a unary handler may run (RPC_TIMEOUT_MS): past it the call is
    * answered DEADLINE_EXCEEDED and its signal aborted, so no call hangs on a
    * database that stopped answering. 0 or absent: no server-side limit.
    */
@@ -145,10 +145,13 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
 /** Adapts an async client-streaming handler to grpc-js; the stream is read on demand. */
 export function clientStream<Req, Res>(method: string, handler: ClientStreamHandler<Req, Res>, deps: RpcDeps) {
   return (call: grpc.ServerReadableStream<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
+    // A stream may legitimately run for as long as the client keeps sending:
+    // RPC_TIMEOUT_MS applies to unary calls only (each chunk's database work
+    // is still bounded by the connect and statement timeouts).
     void runCall(
       method,
       call as AnyCall,
-      deps,
+      { ...deps, timeoutMs: undefined },
       (ctx) => handler(decodedChunks(call as AsyncIterable<Req | UndecodableMessage>), ctx),
       (err, value) => (err ? callback(err) : callback(null, value)),
     );
