@@ -86,7 +86,7 @@ describe('graceful shutdown', () => {
       health.close();
       await database.destroy();
     }
-  });
+  }, 300_000);
 
   test(
     'SIGTERM to the built server during an in-flight stream: the call completes, health reads NOT_SERVING meanwhile, exit 0',
