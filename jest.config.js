@@ -6,7 +6,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
-  testTimeout: 60000,
+  testTimeout: 300000,
   // PGlite instances and servers are per file; a few files in parallel keep
   // the 2-core machines busy without starving the database.
   maxWorkers: 2,
