@@ -23,6 +23,8 @@ export function checkBatchId(batchId: string, source: string): void {
   if (batchId.length > MAX_BATCH_ID_LENGTH) {
     throw invalidArgument(`${source} must be at most ${MAX_BATCH_ID_LENGTH} characters`);
   }
+  // Stored in a PostgreSQL text column, which cannot hold NUL (found by the fuzz test).
+  if (batchId.includes('\u0000')) throw invalidArgument(`${source} must not contain NUL characters`);
 }
 
 export function checkSessionCount(count: number, max: number): void {

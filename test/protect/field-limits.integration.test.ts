@@ -71,6 +71,13 @@ describe('per-field size limits', () => {
     expect(stored.map((r) => r.source_session_id)).toEqual(['fits']);
   });
 
+  test('a batch_id with a NUL character is INVALID_ARGUMENT, not INTERNAL (found by the fuzz test)', async () => {
+    const { token } = await auth.seedCaller(t.app.database.db, 'nul');
+    const result = await exportOutcome(t.ingestion, request('fuzz-se\u0000d-3', [simpleSession('n')]), bearer(token));
+    expect(result.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(result.details).toMatch(/batch_id must not contain NUL/);
+  });
+
   test.each([
     ['MAX_CONTENT_BYTES', '12'],
     ['MAX_RAW_DATA_BYTES', 'lots'],
