@@ -193,7 +193,18 @@ async function main(options: BenchOptions): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const serverEnv = { DATABASE_URL: db.url, LOG_LEVEL: options.logLevel, MIGRATE_ON_START: 'false', ...options.serverEnv };
+    const serverEnv = {
+      DATABASE_URL: db.url,
+      LOG_LEVEL: options.logLevel,
+      MIGRATE_ON_START: 'false',
+      // One collector drives all the load: its per-collector rate limits (100 requests/s by
+      // default) would cap the replay and auth phases, so the bench lifts them (0 = unlimited).
+      RATE_LIMIT_REQUESTS_PER_MIN: '0',
+      RATE_LIMIT_MESSAGES_PER_MIN: '0',
+      // Metrics stay on (their cost is part of the service) on a free port.
+      METRICS_PORT: '0',
+      ...options.serverEnv,
+    };
     runNode(CLI, ['migrate'], serverEnv);
     await admin.connect();
     const postgres = await serverVersion(admin);
