@@ -67,7 +67,9 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
     const clock = overrides.clock ?? systemClock;
     const hasher = overrides.keyHasher ?? bcryptKeyHasher(config.auth.bcryptCost);
-    const apiKeys = new ApiKeyAuthenticator({ db: database.db, hasher, clock, logger, ...config.auth });
+    const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
+    const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
+    const apiKeys = new ApiKeyAuthenticator({ db: database.db, hasher, clock, logger, metrics, ...config.auth });
     const collectors = new CollectorService({
       db: database.db,
       hasher,
@@ -75,13 +77,12 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       onCollectorChanged: (id) => apiKeys.forgetCollector(id),
     });
     const collectorActivity = createCollectorActivityRecorder({ db: database.db, logger, clock });
-    const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
-    const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
     const idempotency = createIdempotencyService(config, database, { logger });
     let healthTarget: IngestServer | undefined;
     const protection = createProtection(config, {
       database,
       logger,
+      metrics,
       onDatabaseAvailability: (available) => healthTarget?.setServing(available),
     });
     const server = createServer(config, {
@@ -99,6 +100,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
             activity: collectorActivity,
             idempotency,
             guard: protection.guard,
+            metrics,
             handlers: overrides.ingestionHandlers,
           },
           rpc,

@@ -7,6 +7,7 @@ import type { DB } from '../db/schema';
 import { DomainError, unauthenticated } from '../errors';
 import type { Authenticator, Caller } from '../grpc/rpc';
 import type { Logger } from '../logging/logger';
+import type { AuthFailureReason, IngestMetrics } from '../metrics/ingest-metrics';
 import type { Clock } from '../util/clock';
 import { isWellFormedApiKey, keyDigest, keyPrefix } from './api-key';
 import type { KeyHasher } from './key-hasher';
@@ -23,6 +24,8 @@ export interface ApiKeyAuthenticatorOptions {
   readonly failureLimit: number;
   readonly failureWindowMs: number;
   readonly cacheMax?: number;
+  /** Told why each call was refused (the auth-failure counter); nothing when absent. */
+  readonly metrics?: Pick<IngestMetrics, 'authFailure'>;
 }
 
 /** What one bcrypt verification established about a key, cached by the key's SHA-256. */
@@ -70,12 +73,13 @@ export class ApiKeyAuthenticator implements Authenticator {
   }
 
   async authenticate(metadata: grpc.Metadata, peer: string): Promise<Caller> {
-    const key = bearerKey(metadata);
-    if (key === undefined) throw unauthenticated();
+    const bearer = bearerKey(metadata);
+    if ('refused' in bearer) throw this.refuse(bearer.refused);
+    const { key } = bearer;
     const digest = keyDigest(key);
     const cached = this.verified.get(digest);
     if (cached) return this.admit(cached);
-    if (this.unknown.has(digest)) throw unauthenticated();
+    if (this.unknown.has(digest)) throw this.refuse('unknown');
 
     let verification = this.pending.get(digest);
     const address = peerAddress(peer);
@@ -95,7 +99,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     }
     if (!result) {
       if (first) this.logger.debug({ peer: address }, 'unknown API key');
-      throw unauthenticated();
+      throw this.refuse('unknown');
     }
     const caller = this.admit(result);
     if (first) await this.failures.reward(address, 1);
@@ -113,11 +117,17 @@ export class ApiKeyAuthenticator implements Authenticator {
   }
 
   private admit(entry: VerifiedKey): Caller {
-    if (!entry.active) throw unauthenticated();
+    if (!entry.active) throw this.refuse('revoked');
     if (entry.expiresAtMs !== null && entry.expiresAtMs <= this.options.clock.now()) {
-      throw unauthenticated('API key has expired');
+      throw this.refuse('expired', 'API key has expired');
     }
     return entry.caller;
+  }
+
+  /** Counts a refusal by reason; returns the UNAUTHENTICATED error to throw. */
+  private refuse(reason: AuthFailureReason, message?: string): DomainError {
+    this.options.metrics?.authFailure(reason);
+    return unauthenticated(message);
   }
 
   private async reserveAttempt(address: string): Promise<void> {
@@ -125,6 +135,7 @@ export class ApiKeyAuthenticator implements Authenticator {
       await this.failures.consume(address, 1);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
+      this.options.metrics?.authFailure('throttled');
       this.logger.warn({ peer: address, retryInMs: err.msBeforeNext }, 'too many failed authentication attempts');
       throw new DomainError('resource_exhausted', 'too many failed authentication attempts, retry later', {
         retryDelayMs: err.msBeforeNext,
@@ -160,10 +171,11 @@ function toVerifiedKey(row: CollectorCredentials): VerifiedKey {
   };
 }
 
-/** The key of a single well-formed `authorization: Bearer <key>` header, else undefined. */
-function bearerKey(metadata: grpc.Metadata): string | undefined {
+/** The key of a single well-formed `authorization: Bearer <key>` header, else why there is none. */
+function bearerKey(metadata: grpc.Metadata): { key: string } | { refused: 'missing' | 'malformed' } {
   const values = metadata.get('authorization');
-  if (values.length !== 1 || typeof values[0] !== 'string') return undefined;
+  if (values.length === 0) return { refused: 'missing' };
+  if (values.length !== 1 || typeof values[0] !== 'string') return { refused: 'malformed' };
   const match = BEARER.exec(values[0].trim());
-  return match && isWellFormedApiKey(match[1]) ? match[1] : undefined;
+  return match && isWellFormedApiKey(match[1]) ? { key: match[1] } : { refused: 'malformed' };
 }

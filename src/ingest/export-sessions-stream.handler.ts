@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { reconcileCollectorInfo } from '../auth/collector-info';
 import { DomainError } from '../errors';
 import type { RpcContext } from '../grpc/rpc';
 import type { ExportSessionsResponse, Session, SessionBatch } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { BatchTally } from './batch-response';
 import { type OwnedBatch, payloadMismatch, SessionHasher } from './idempotency.service';
-import { type ExportDeps, checkBatchId, checkSessionCount, encodeResponse } from './ingest.context';
+import {
+  type ExportDeps,
+  checkBatchId,
+  checkSessionCount,
+  encodeResponse,
+  reconcileCounted,
+  recordCommitted,
+} from './ingest.context';
 import { abortable } from './abortable';
 import { ingestBatch } from './ingest.service';
 
@@ -24,7 +30,7 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
     const given = header === undefined ? undefined : String(header);
     if (given !== undefined) checkBatchId(given, `${BATCH_ID_HEADER} metadata`);
     const batchId = given ?? randomUUID();
-    deps.activity.record(ctx.caller, reconcileCollectorInfo(ctx.caller, undefined));
+    deps.activity.record(ctx.caller, reconcileCounted(deps.metrics, ctx.caller, undefined));
 
     const key = { workspaceId: ctx.caller.workspaceId, batchId };
     const claim = given === undefined ? undefined : await deps.idempotency.acquire(key, undefined, ctx.signal);
@@ -33,6 +39,7 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
       // Read (and hash) what the client sends without storing anything, then replay.
       for await (const batch of abortable(stream, ctx.signal)) for (const s of batch.sessions) hasher.add(s);
       if (!hasher.digest().equals(claim.requestHash)) throw payloadMismatch(batchId);
+      deps.metrics.idempotentReplay();
       return claim.response;
     }
     const owned: OwnedBatch | undefined = claim;
@@ -42,7 +49,7 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
       let received = 0;
       const store = async (sessions: Session[], last: boolean): Promise<Buffer | undefined> => {
         let encoded: Buffer | undefined;
-        await ingestBatch(deps.db, ctx.caller, sessions, {
+        const outcome = await ingestBatch(deps.db, ctx.caller, sessions, {
           limits: deps.settings.limits,
           logger: ctx.logger,
           dimensions: deps.dimensions,
@@ -55,6 +62,7 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
             await owned?.complete(trx, hasher.digest(), encoded);
           },
         });
+        recordCommitted(deps.metrics, outcome.results);
         return encoded;
       };
       for await (const batch of abortable(stream, ctx.signal)) {

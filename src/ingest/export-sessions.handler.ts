@@ -1,9 +1,15 @@
-import { reconcileCollectorInfo } from '../auth/collector-info';
 import type { RpcContext } from '../grpc/rpc';
 import type { ExportSessionsRequest, ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { BatchTally } from './batch-response';
 import { hashSessions } from './idempotency.service';
-import { type ExportDeps, checkBatchId, checkSessionCount, encodeResponse } from './ingest.context';
+import {
+  type ExportDeps,
+  checkBatchId,
+  checkSessionCount,
+  encodeResponse,
+  reconcileCounted,
+  recordCommitted,
+} from './ingest.context';
 import { ingestBatch } from './ingest.service';
 
 /**
@@ -16,7 +22,7 @@ export function exportSessionsHandler(deps: ExportDeps) {
   return async (request: ExportSessionsRequest, ctx: RpcContext): Promise<ExportSessionsResponse | Buffer> => {
     checkBatchId(request.batchId, 'batch_id');
     checkSessionCount(request.sessions.length, deps.settings.maxSessionsPerBatch);
-    const info = reconcileCollectorInfo(ctx.caller, request.collector);
+    const info = reconcileCounted(deps.metrics, ctx.caller, request.collector);
     deps.activity.record(ctx.caller, info);
 
     const requestHash = hashSessions(request.sessions);
@@ -24,12 +30,13 @@ export function exportSessionsHandler(deps: ExportDeps) {
     const claim = await deps.idempotency.acquire(key, requestHash, ctx.signal);
     if (claim.kind === 'done') {
       ctx.logger.debug({ batchId: request.batchId }, 'replaying a stored batch response');
+      deps.metrics.idempotentReplay();
       return claim.response;
     }
     try {
       const tally = new BatchTally();
       let encoded: Buffer | undefined;
-      await ingestBatch(deps.db, ctx.caller, request.sessions, {
+      const outcome = await ingestBatch(deps.db, ctx.caller, request.sessions, {
         limits: deps.settings.limits,
         logger: ctx.logger,
         dimensions: deps.dimensions,
@@ -40,6 +47,7 @@ export function exportSessionsHandler(deps: ExportDeps) {
         },
       });
       claim.finish();
+      recordCommitted(deps.metrics, outcome.results);
       return encoded as Buffer;
     } catch (err) {
       await claim.release();

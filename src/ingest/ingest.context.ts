@@ -1,9 +1,15 @@
 import type { Kysely } from 'kysely';
-import type { CollectorActivity } from '../auth/collector-info';
+import { type CollectorActivity, reconcileCollectorInfo } from '../auth/collector-info';
 import type { Config } from '../config/config';
 import type { DB } from '../db/schema';
-import { invalidArgument } from '../errors';
-import { ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { DomainError, invalidArgument } from '../errors';
+import type { Caller } from '../grpc/rpc';
+import type { IngestMetrics } from '../metrics/ingest-metrics';
+import {
+  type CollectorInfo,
+  ExportSessionsResponse,
+  type SessionResult,
+} from '../../generated/catsyphon/telemetry/v1/sessions';
 import type { DimensionCache } from './dimension.cache';
 import type { IdempotencyService } from './idempotency.service';
 
@@ -14,6 +20,7 @@ export interface ExportDeps {
   readonly idempotency: IdempotencyService;
   readonly activity: CollectorActivity;
   readonly dimensions: DimensionCache;
+  readonly metrics: IngestMetrics;
 }
 
 export const MAX_BATCH_ID_LENGTH = 128;
@@ -35,4 +42,24 @@ export function checkSessionCount(count: number, max: number): void {
 export function encodeResponse(response: ExportSessionsResponse): Buffer {
   const bytes = ExportSessionsResponse.encode(response).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Counts the results of a committed transaction (sessions by status, messages stored). */
+export function recordCommitted(metrics: IngestMetrics, results: readonly SessionResult[]): void {
+  metrics.recordSessionResults(results.map((r) => r.status));
+  metrics.addMessagesIngested(results.reduce((sum, r) => sum + r.messagesIngested, 0));
+}
+
+/** reconcileCollectorInfo, counting a refusal as the `workspace_mismatch` auth failure. */
+export function reconcileCounted(
+  metrics: IngestMetrics,
+  caller: Caller,
+  info: CollectorInfo | undefined,
+): CollectorInfo {
+  try {
+    return reconcileCollectorInfo(caller, info);
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'permission_denied') metrics.authFailure('workspace_mismatch');
+    throw err;
+  }
 }

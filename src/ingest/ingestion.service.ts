@@ -3,6 +3,7 @@ import type { Config } from '../config/config';
 import type { Database } from '../db/database';
 import { type ClientStreamHandler, clientStream, type RpcDeps, type UnaryHandler, unary } from '../grpc/rpc';
 import type { ServiceRegistration } from '../grpc/server';
+import { type IngestMetrics, noopIngestMetrics } from '../metrics/ingest-metrics';
 import { countMessages, type IngestionGuard } from '../protect/ingestion-guard';
 import {
   type ExportSessionsRequest,
@@ -32,6 +33,8 @@ export interface IngestionDeps {
   readonly idempotency: IdempotencyService;
   /** Rate limits, buffer cap and database-outage checks run before the handlers. */
   readonly guard?: IngestionGuard;
+  /** Session results, messages stored, replays; a no-op when absent. */
+  readonly metrics?: IngestMetrics;
   /** Replace the real handlers (tests of the protection layer). */
   readonly handlers?: Partial<IngestionHandlers>;
 }
@@ -57,6 +60,7 @@ export function ingestionService(config: Config, deps: IngestionDeps, rpc: RpcDe
     idempotency: deps.idempotency,
     activity: deps.activity,
     dimensions: new DimensionCache(),
+    metrics: deps.metrics ?? noopIngestMetrics,
   };
   let exportSessions = deps.handlers?.exportSessions ?? exportSessionsHandler(exportDeps);
   let exportSessionsStream = deps.handlers?.exportSessionsStream ?? exportSessionsStreamHandler(exportDeps);

@@ -35,7 +35,7 @@ export interface IngestMetrics {
   rateLimited(kind: RateLimitKind): void;
   /** A retried batch answered from the idempotency record. */
   idempotentReplay(): void;
-  /** A call refused with UNAVAILABLE because the in-flight cap was reached. */
+  /** A call refused with UNAVAILABLE because the in-flight or buffered-messages cap was reached. */
   overloaded(): void;
 }
 

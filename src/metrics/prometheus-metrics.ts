@@ -101,7 +101,7 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
     });
     this.overloads = new Counter({
       name: `${PREFIX}overload_rejections_total`,
-      help: 'Calls refused with UNAVAILABLE because the in-flight cap was reached',
+      help: 'Calls refused with UNAVAILABLE because the in-flight or buffered-messages cap was reached',
       registers,
     });
     this.defineGauges(build);

@@ -1,3 +1,5 @@
+import type { IngestMetrics } from '../metrics/ingest-metrics';
+
 /** Gives back what was admitted; safe to call more than once. */
 export type Release = () => void;
 
@@ -16,7 +18,11 @@ export class Admission {
   private messages = 0;
   private shed = { calls: 0, messages: 0 };
 
-  constructor(private readonly limits: AdmissionLimits) {}
+  constructor(
+    private readonly limits: AdmissionLimits,
+    /** Told of every call refused by either cap; nothing when absent. */
+    private readonly metrics?: Pick<IngestMetrics, 'overloaded'>,
+  ) {}
 
   get inFlightCalls(): number {
     return this.calls;
@@ -48,6 +54,7 @@ export class Admission {
   tryEnterCall(): Release | undefined {
     if (this.calls >= this.limits.maxConcurrentIngestions) {
       this.shed.calls++;
+      this.metrics?.overloaded();
       return undefined;
     }
     this.calls++;
@@ -64,6 +71,7 @@ export class Admission {
     if (count <= 0) return () => undefined;
     if (this.messages > 0 && this.messages + count > this.limits.maxBufferedMessages) {
       this.shed.messages++;
+      this.metrics?.overloaded();
       return undefined;
     }
     this.messages += count;

@@ -2,6 +2,7 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ProtectConfig } from '../config/config';
 import { DomainError } from '../errors';
 import type { Caller } from '../grpc/rpc';
+import type { IngestMetrics, RateLimitKind } from '../metrics/ingest-metrics';
 
 /** How many minutes one burst allowance lasts before it refills. */
 export const BURST_WINDOW_MINUTES = 10;
@@ -14,7 +15,7 @@ export interface EffectiveLimit {
   readonly burst: number;
 }
 
-type Kind = 'requests' | 'messages';
+type Kind = RateLimitKind;
 
 interface Bucket {
   readonly main: RateLimiterMemory;
@@ -40,7 +41,11 @@ type Outcome = { ok: true; paidBy?: RateLimiterMemory } | { ok: false; retryDela
 export class CollectorRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly defaults: ProtectConfig['rateLimits']) {}
+  constructor(
+    private readonly defaults: ProtectConfig['rateLimits'],
+    /** Told of every refusal, by limit; nothing when absent. */
+    private readonly metrics?: Pick<IngestMetrics, 'rateLimited'>,
+  ) {}
 
   /** The limits that apply to a caller: its overrides, or the configured defaults. */
   limitsFor(caller: Caller): Record<Kind, EffectiveLimit> {
@@ -59,12 +64,12 @@ export class CollectorRateLimiter {
   async consume(caller: Caller, messages: number): Promise<void> {
     const limits = this.limitsFor(caller);
     const requests = await this.take('requests', limits.requests, caller.collectorId, 1);
-    if (!requests.ok) throw overLimit(caller, 'requests', limits.requests, 1, requests.retryDelayMs);
+    if (!requests.ok) throw this.refuse(caller, 'requests', limits.requests, 1, requests.retryDelayMs);
     if (messages <= 0) return;
     const counted = await this.take('messages', limits.messages, caller.collectorId, messages);
     if (!counted.ok) {
       await requests.paidBy?.reward(caller.collectorId, 1);
-      throw overLimit(caller, 'messages', limits.messages, messages, counted.retryDelayMs);
+      throw this.refuse(caller, 'messages', limits.messages, messages, counted.retryDelayMs);
     }
   }
 
@@ -73,7 +78,12 @@ export class CollectorRateLimiter {
     if (messages <= 0) return;
     const limit = this.limitsFor(caller).messages;
     const counted = await this.take('messages', limit, caller.collectorId, messages);
-    if (!counted.ok) throw overLimit(caller, 'messages', limit, messages, counted.retryDelayMs);
+    if (!counted.ok) throw this.refuse(caller, 'messages', limit, messages, counted.retryDelayMs);
+  }
+
+  private refuse(caller: Caller, kind: Kind, limit: EffectiveLimit, points: number, retryDelayMs: number | undefined) {
+    this.metrics?.rateLimited(kind);
+    return overLimit(caller, kind, limit, points, retryDelayMs);
   }
 
   private async take(kind: Kind, limit: EffectiveLimit, key: string, points: number): Promise<Outcome> {

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/config';
 import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
+import type { IngestMetrics } from '../metrics/ingest-metrics';
 import { Admission } from './admission';
 import { admissionInterceptor } from './admission.interceptor';
 import { CollectorRateLimiter } from './collector-rate-limiter';
@@ -27,13 +28,15 @@ export interface ProtectionDeps {
   readonly logger: Logger;
   /** Told when the database becomes unreachable or reachable again (server health). */
   readonly onDatabaseAvailability: (available: boolean) => void;
+  /** Counts rate-limit and overload refusals; nothing when absent. */
+  readonly metrics?: Pick<IngestMetrics, 'rateLimited' | 'overloaded'>;
 }
 
 /** Everything of src/protect/ built from the config, for app.ts to wire in. */
 export function createProtection(config: Config, deps: ProtectionDeps): Protection {
   const p = config.protect;
-  const admission = new Admission(p);
-  const rateLimiter = new CollectorRateLimiter(p.rateLimits);
+  const admission = new Admission(p, deps.metrics);
+  const rateLimiter = new CollectorRateLimiter(p.rateLimits, deps.metrics);
   const databaseHealth = new DatabaseHealth({
     ping: () => deps.database.ping(),
     intervalMs: p.dbHealthIntervalMs,

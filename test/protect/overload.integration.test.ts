@@ -8,9 +8,11 @@ import { ExportSessionsRequest } from '../../generated/catsyphon/telemetry/v1/se
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { bearer, exportOutcome, request, sessionsWithMessages } from '../helpers/protect-client';
 import { RecordingHandlers } from '../helpers/recording-handlers';
+import { deltas, scrapeMetrics } from '../helpers/scrape-metrics';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 const run = promisify(execFile);
+const OVERLOADS = 'catsyphon_ingest_overload_rejections_total';
 
 describe('overload: caps on work in flight', () => {
   let t: TestApp;
@@ -32,6 +34,7 @@ describe('overload: caps on work in flight', () => {
 
   test('past MAX_CONCURRENT_INGESTIONS a call gets UNAVAILABLE with RetryInfo; slots free up afterwards', async () => {
     recorder.close();
+    const before = await scrapeMetrics(t);
     const start = recorder.entered;
     const held = [1, 2, 3].map((i) => exportOutcome(t.ingestion, request(`held-${i}`, []), bearer(token)));
     await recorder.whenEntered(start + 3);
@@ -42,6 +45,7 @@ describe('overload: caps on work in flight', () => {
     expect(shed.details).toContain('MAX_CONCURRENT_INGESTIONS');
     expect(shed.statusDetails?.retryDelayMs).toBe(2_000);
     expect(await recorder.rows('shed')).toBe(0);
+    expect(deltas(before, await scrapeMetrics(t))(OVERLOADS)).toBe(1);
     // Health and other services are not ingestion calls: they still answer.
     expect(await t.health()).toBe('SERVING');
 
@@ -53,6 +57,7 @@ describe('overload: caps on work in flight', () => {
 
   test('past MAX_BUFFERED_MESSAGES a call gets UNAVAILABLE with RetryInfo, before any work', async () => {
     recorder.close();
+    const before = await scrapeMetrics(t);
     const start = recorder.entered;
     const big = exportOutcome(t.ingestion, request('buffered-80', sessionsWithMessages(80)), bearer(token));
     await recorder.whenEntered(start + 1);
@@ -63,6 +68,7 @@ describe('overload: caps on work in flight', () => {
     expect(refused.details).toContain('MAX_BUFFERED_MESSAGES');
     expect(refused.statusDetails?.retryDelayMs).toBe(2_000);
     expect(await recorder.rows('buffered-30')).toBe(0);
+    expect(deltas(before, await scrapeMetrics(t))(OVERLOADS)).toBe(1);
 
     const fits = exportOutcome(t.ingestion, request('buffered-20', sessionsWithMessages(20)), bearer(token));
     await recorder.whenEntered(start + 2);
