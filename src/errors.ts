@@ -13,8 +13,7 @@ export type DomainErrorKind =
   | 'aborted'
   | 'resource_exhausted'
   | 'unavailable'
-  | 'deadline_exceeded'
-  | 'unimplemented';
+  | 'deadline_exceeded';
 
 export interface DomainErrorOptions {
   /** Sent to the client as google.rpc.RetryInfo.retry_delay. */

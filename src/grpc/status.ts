@@ -15,7 +15,6 @@ const STATUS_BY_KIND: Record<DomainErrorKind, grpc.status> = {
   resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
   unavailable: grpc.status.UNAVAILABLE,
   deadline_exceeded: grpc.status.DEADLINE_EXCEEDED,
-  unimplemented: grpc.status.UNIMPLEMENTED,
 };
 
 /**
