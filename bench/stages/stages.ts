@@ -110,7 +110,7 @@ export async function measureStages(spec: StagesSpec): Promise<StageFigure[]> {
         compiled.map((q) => serialize.bind({ values: q.parameters.map((v) => prepareValue(v)) as never[] })),
       );
       const t0 = performance.now();
-      await ingestBatch(database.db, owner, request.sessions, { limits, logger });
+      await ingestBatch(database.transaction, owner, request.sessions, { limits, logger });
       record(INGEST_BATCH_STAGE, performance.now() - t0);
     }
   } finally {

@@ -5,15 +5,19 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import { Pool, types as pgTypes } from 'pg';
 import type { Config } from '../config/config';
 import type { Logger } from '../logging/logger';
+import { type CopyIn, plainTransactions, postgresTransactions, type TransactionRunner } from './copy';
 import { acquireDataDirLock } from './data-dir-lock';
 import type { DB } from './schema';
 
 export type DatabaseKind = 'postgres' | 'pglite';
+export type { CopyIn, TransactionRunner };
 
 /** An open database: the Kysely handle plus what the server needs around it. */
 export interface Database {
   readonly db: Kysely<DB>;
   readonly kind: DatabaseKind;
+  /** A transaction that may also stream COPY (PostgreSQL only); ingestion's bulk path uses it. */
+  readonly transaction: TransactionRunner;
   /** Connections in use and idle, for metrics; undefined for PGlite. */
   poolStats(): { total: number; idle: number; waiting: number } | undefined;
   /** Resolves when the database answers a trivial query. */
@@ -62,6 +66,7 @@ function openPostgres(options: Config['database'], logger: Logger): Database {
   return {
     db,
     kind: 'postgres',
+    transaction: postgresTransactions(pool),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     ping: async () => {
       await sql`SELECT 1`.execute(db);
@@ -98,6 +103,7 @@ export function fromPglite(pglite: PGlite, onClosed: () => void = () => undefine
   return {
     db,
     kind: 'pglite',
+    transaction: plainTransactions(db),
     poolStats: () => undefined,
     ping: async () => {
       await sql`SELECT 1`.execute(db);

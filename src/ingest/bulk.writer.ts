@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { CopyIn } from '../db/copy';
 import type { DB } from '../db/schema';
 import { type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import type { DimensionCache } from './dimension.cache';
+import { type CopyThread, copyNewMessages } from './repositories/message.copy';
 import { insertFiles, insertNewMessages, type NewFileRow, type NewMessageRow } from './repositories/message.repository';
 import { insertNewPlans } from './repositories/plan.repository';
 import { insertSessionsIfAbsent } from './repositories/session.repository';
@@ -20,7 +22,8 @@ export interface BulkItem {
  * handful per session. Sessions that turn out to exist already are returned
  * for the per-session path. Runs inside a savepoint of the caller: on any
  * error the caller rolls the group back and stores each session on its own.
- * Returns the results of the sessions it created, by item index.
+ * Messages go in by binary COPY when `copy` is given (PostgreSQL), else as
+ * multi-row INSERTs. Returns the results of the sessions it created, by item index.
  */
 export async function storeNewSessions(
   trx: Kysely<DB>,
@@ -28,6 +31,7 @@ export async function storeNewSessions(
   items: readonly BulkItem[],
   cache: DimensionCache,
   staged: Map<string, bigint>,
+  copy?: CopyIn,
 ): Promise<Map<number, SessionResult>> {
   const rows = [];
   for (const { session } of items) {
@@ -56,6 +60,7 @@ export async function storeNewSessions(
   const threadIds = threads.length > 0 ? await upsertThreads(trx, threads) : new Map<string, string>();
 
   const messages: NewMessageRow[] = [];
+  const copied: CopyThread[] = [];
   const files: NewFileRow[] = [];
   const plans = [];
   const results = new Map<number, SessionResult>();
@@ -63,8 +68,9 @@ export async function storeNewSessions(
     let count = 0;
     for (const t of item.session.threads) {
       const threadId = threadIds.get(threadKey(id, t.id)) as string;
+      if (copy) copied.push({ threadId, sessionId: id, messages: t.messages });
       for (const m of t.messages) {
-        messages.push(messageRow(id, threadId, m));
+        if (!copy) messages.push(messageRow(id, threadId, m));
         if (m.filesTouched.length > 0) files.push(...fileRows(id, threadId, m));
       }
       count += t.messages.length;
@@ -79,6 +85,7 @@ export async function storeNewSessions(
       threadsIngested: item.session.threads.length,
     });
   }
+  if (copy && copied.some((t) => t.messages.length > 0)) await copyNewMessages(copy, copied);
   if (messages.length > 0) await insertNewMessages(trx, messages);
   if (files.length > 0) await insertFiles(trx, files);
   if (plans.length > 0) await insertNewPlans(trx, plans);

@@ -49,7 +49,7 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
       let received = 0;
       const store = async (sessions: Session[], last: boolean): Promise<Buffer | undefined> => {
         let encoded: Buffer | undefined;
-        const outcome = await ingestBatch(deps.db, ctx.caller, sessions, {
+        const outcome = await ingestBatch(deps.transaction, ctx.caller, sessions, {
           limits: deps.settings.limits,
           logger: ctx.logger,
           dimensions: deps.dimensions,

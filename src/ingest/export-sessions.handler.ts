@@ -36,7 +36,7 @@ export function exportSessionsHandler(deps: ExportDeps) {
     try {
       const tally = new BatchTally();
       let encoded: Buffer | undefined;
-      const outcome = await ingestBatch(deps.db, ctx.caller, request.sessions, {
+      const outcome = await ingestBatch(deps.transaction, ctx.caller, request.sessions, {
         limits: deps.settings.limits,
         logger: ctx.logger,
         dimensions: deps.dimensions,

@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import { type CollectorActivity, reconcileCollectorInfo } from '../auth/collector-info';
 import type { Config } from '../config/config';
-import type { DB } from '../db/schema';
+import type { TransactionRunner } from '../db/copy';
 import { DomainError, invalidArgument } from '../errors';
 import type { Caller } from '../grpc/rpc';
 import type { IngestMetrics } from '../metrics/ingest-metrics';
@@ -15,7 +14,8 @@ import type { IdempotencyService } from './idempotency.service';
 
 /** What the export handlers share. */
 export interface ExportDeps {
-  readonly db: Kysely<DB>;
+  /** The ingest transaction (with COPY on PostgreSQL). */
+  readonly transaction: TransactionRunner;
   readonly settings: Config['ingest'];
   readonly idempotency: IdempotencyService;
   readonly activity: CollectorActivity;

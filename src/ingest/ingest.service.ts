@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IngestLimits } from '../config/config';
+import type { TransactionRunner } from '../db/copy';
 import { isDatabaseUnavailable } from '../db/errors';
 import type { DB } from '../db/schema';
 import type { Logger } from '../logging/logger';
@@ -55,7 +56,7 @@ const failed = (sessionId: string, code: ErrorCode, message: string, field: stri
  * Callable without gRPC (the benchmark profiles it directly).
  */
 export async function ingestBatch(
-  db: Kysely<DB>,
+  transaction: TransactionRunner,
   owner: IngestOwner,
   sessions: readonly Session[],
   options: IngestOptions,
@@ -74,14 +75,14 @@ export async function ingestBatch(
 
   const cache = options.dimensions ?? new DimensionCache(1000);
   const staged = new Map<string, bigint>();
-  await db.transaction().execute(async (trx) => {
+  await transaction(async (trx, copy) => {
     let rest = pending;
     let existing = new Set<number>();
     // A new session whose parent thread is not in the request is invalid: the general path reports it.
     const bulk = pending.filter((p) => p.unresolved.length === 0);
     if (bulk.length > 0) {
       const bulkStaged = new Map<string, bigint>();
-      const created = await inSavepoint(trx, 'ingest_bulk', () => storeNewSessions(trx, owner, bulk, cache, bulkStaged));
+      const created = await inSavepoint(trx, 'ingest_bulk', () => storeNewSessions(trx, owner, bulk, cache, bulkStaged, copy));
       if (created.ok) {
         for (const [index, result] of created.value) results[index] = result;
         for (const [k, v] of bulkStaged) staged.set(k, v);

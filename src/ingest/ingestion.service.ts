@@ -55,7 +55,7 @@ export function createIdempotencyService(config: Config, database: Database, rpc
 /** SessionIngestion: the collectors' export RPCs. */
 export function ingestionService(config: Config, deps: IngestionDeps, rpc: RpcDeps): ServiceRegistration {
   const exportDeps: ExportDeps = {
-    db: deps.database.db,
+    transaction: deps.database.transaction,
     settings: config.ingest,
     idempotency: deps.idempotency,
     activity: deps.activity,
