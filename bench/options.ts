@@ -81,7 +81,12 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--soak <duration>', 'also run a soak at --soak-concurrency for this long, sampling server RSS', duration)
     .option('--soak-concurrency <n>', 'concurrency of the soak', int, 16)
     .option('--soak-sample <duration>', 'RSS sampling interval of the soak', duration, 5_000)
-    .option('--channels <n>', 'gRPC channels (HTTP/2 connections) the load client spreads calls over', int, 1)
+    .option(
+      '--channels <n>',
+      'gRPC channels (HTTP/2 connections) the load client spreads calls over, as several collectors would',
+      int,
+      4,
+    )
     .option('--stage-reps <n>', 'batches timed by the in-process stages phase (default 15, 3 with --quick)', int)
     .option('--insert-rows <n>', 'rows per multi-row INSERT in the baseline', int, 1000)
     .option('--sessions-per-batch <n>', `sessions per batch (default ${w.sessionsPerBatch}, 2 with --quick)`, int)

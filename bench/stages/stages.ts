@@ -3,8 +3,10 @@ import { serialize } from 'pg-protocol';
 import { loadConfig } from '../../src/config/config';
 import { openDatabase } from '../../src/db/database';
 import type { DB } from '../../src/db/schema';
+import { createHash } from 'node:crypto';
 import { hashSessions } from '../../src/ingest/idempotency.service';
 import { ingestBatch } from '../../src/ingest/ingest.service';
+import { encodeMessages } from '../../src/ingest/repositories/message.copy';
 import { messageRow, sessionFields, threadRow } from '../../src/ingest/session.mapper';
 import { validateSession } from '../../src/ingest/session.validator';
 import { createRootLogger } from '../../src/logging/logger';
@@ -36,7 +38,7 @@ export interface StageFigure {
   readonly medianUsPerMsg: number;
 }
 
-export const INGEST_BATCH_STAGE = 'ingestBatch on PostgreSQL (wall: validate, map, compile, DB)';
+export const INGEST_BATCH_STAGE = 'ingestBatch on PostgreSQL (wall: validate, map, COPY, DB)';
 
 const compiler = new Kysely<DB>({
   dialect: {
@@ -90,6 +92,7 @@ export async function measureStages(spec: StagesSpec): Promise<StageFigure[]> {
     for (let rep = 0; rep < spec.reps + 1; rep++) {
       const bytes = nextBytes();
       const request = time('protobuf decode (grpc-js deserialize)', () => ExportSessionsRequest.decode(bytes));
+      time('wire digest (sha256 of the request bytes)', () => createHash('sha256').update(bytes).digest());
       time('request hash (hashSessions: re-encode + sha256)', () => hashSessions(request.sessions));
       time('validate (validateSession)', () => request.sessions.map((s, i) => validateSession(s, `sessions[${i}]`, limits)));
       const rows = time('map rows (sessionFields, threadRow, messageRow)', () => {
@@ -99,14 +102,19 @@ export async function measureStages(spec: StagesSpec): Promise<StageFigure[]> {
         }
         return rowsOf(request.sessions);
       });
-      // The bulk path sends every new message of the batch in statements of up to 1,000 rows.
+      time('binary COPY payload of the messages (encodeMessages)', () =>
+        encodeMessages(
+          request.sessions.flatMap((s) => s.threads.map((t, i) => ({ threadId: String(i + 1), sessionId: NIL_UUID, messages: t.messages }))),
+        ),
+      );
+      // PGlite's bulk path (no COPY) sends the messages in statements of up to 1,000 rows.
       const all = rows.flat();
-      const compiled = time('Kysely compile of the message INSERTs', () => {
+      const compiled = time('PGlite path: Kysely compile of the message INSERTs', () => {
         const out = [];
         for (let i = 0; i < all.length; i += 1000) out.push(compileInsert(all.slice(i, i + 1000)));
         return out;
       });
-      time('pg prepareValue + Bind serialisation', () =>
+      time('PGlite path: pg prepareValue + Bind serialisation', () =>
         compiled.map((q) => serialize.bind({ values: q.parameters.map((v) => prepareValue(v)) as never[] })),
       );
       const t0 = performance.now();

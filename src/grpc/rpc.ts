@@ -100,7 +100,9 @@ async function runCall<Res>(
   const started = process.hrtime.bigint();
   const requestId = randomUUID();
   const peer = call.getPeer();
-  let logger = deps.logger.child({ method, requestId });
+  // One child logger per call: made after authentication with the caller's
+  // ids, or on the first failure before it.
+  let logger: Logger | undefined;
   const leave = deps.inFlight?.enter();
   const abort = new AbortController();
   const onCancel = () => abort.abort(new Error('call cancelled'));
@@ -110,11 +112,12 @@ async function runCall<Res>(
   try {
     const caller = await deps.authenticator.authenticate(call.metadata, peer);
     collectorId = caller.collectorId;
-    logger = logger.child({ collectorId, workspaceId: caller.workspaceId });
+    logger = deps.logger.child({ method, requestId, collectorId, workspaceId: caller.workspaceId });
     const ctx: RpcContext = { method, requestId, logger, metadata: call.metadata, peer, caller, signal: abort.signal };
     const value = await withTimeout(invoke(ctx), deps.timeoutMs, abort);
     respond(null, value);
   } catch (err) {
+    logger ??= deps.logger.child({ method, requestId });
     const status = toServiceError(err, logger);
     code = status.code ?? grpc.status.UNKNOWN;
     respond(status);
@@ -123,7 +126,10 @@ async function runCall<Res>(
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     // A client cancel is CANCELLED; the server's own deadline keeps its DEADLINE_EXCEEDED.
     if (abort.signal.aborted && !(abort.signal.reason instanceof DomainError)) code = grpc.status.CANCELLED;
-    logger.info({ code: grpc.status[code], durationMs: Math.round(durationMs * 100) / 100, peer, collectorId }, 'rpc');
+    (logger ?? deps.logger.child({ method, requestId })).info(
+      { code: grpc.status[code], durationMs: Math.round(durationMs * 100) / 100, peer },
+      'rpc',
+    );
     deps.observer?.onRpcEnd(method, code, durationMs);
     leave?.();
   }

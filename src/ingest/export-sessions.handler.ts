@@ -1,3 +1,4 @@
+import { requestDigest } from '../grpc/request-digest';
 import type { RpcContext } from '../grpc/rpc';
 import type { ExportSessionsRequest, ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { BatchTally } from './batch-response';
@@ -25,9 +26,16 @@ export function exportSessionsHandler(deps: ExportDeps) {
     const info = reconcileCounted(deps.metrics, ctx.caller, request.collector);
     deps.activity.record(ctx.caller, info);
 
-    const requestHash = hashSessions(request.sessions);
     const key = { workspaceId: ctx.caller.workspaceId, batchId: request.batchId };
-    const claim = await deps.idempotency.acquire(key, requestHash, ctx.signal);
+    const wireDigest = requestDigest(request);
+    // An exact resend of a batch this process has answered: no hashing, no database.
+    const resent = deps.idempotency.replayOf(key, wireDigest);
+    if (resent) {
+      deps.metrics.idempotentReplay();
+      return resent.response;
+    }
+    const requestHash = hashSessions(request.sessions);
+    const claim = await deps.idempotency.acquire(key, requestHash, ctx.signal, wireDigest);
     if (claim.kind === 'done') {
       ctx.logger.debug({ batchId: request.batchId }, 'replaying a stored batch response');
       deps.metrics.idempotentReplay();

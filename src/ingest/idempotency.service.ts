@@ -40,6 +40,11 @@ export interface FinishedBatch {
   readonly kind: 'done';
   readonly requestHash: Buffer;
   readonly response: Buffer;
+  /**
+   * Wire-bytes digest of a request known to carry this payload (in memory
+   * only): a replay with the same bytes skips the canonical hash.
+   */
+  wireDigest?: Buffer;
 }
 
 export type BatchClaim = OwnedBatch | FinishedBatch;
@@ -91,7 +96,7 @@ export class IdempotencyService {
    */
   private readonly responses = new LRUCache<string, FinishedBatch>({
     maxSize: REPLAY_CACHE_BYTES,
-    sizeCalculation: (v) => v.response.length + v.requestHash.length + 100,
+    sizeCalculation: (v) => v.response.length + v.requestHash.length + 132,
   });
 
   constructor(
@@ -103,21 +108,39 @@ export class IdempotencyService {
   }
 
   /**
+   * The stored response when this process has the batch cached and `wireDigest`
+   * is that of a request already known to carry its payload: an exact resend.
+   * Undefined otherwise; acquire() then decides with the canonical hash.
+   */
+  replayOf(key: BatchKey, wireDigest: Buffer | undefined): FinishedBatch | undefined {
+    if (!wireDigest) return undefined;
+    const cached = this.responses.get(cacheKey(key));
+    return cached?.wireDigest?.equals(wireDigest) ? cached : undefined;
+  }
+
+  /**
    * Claims the batch or finds its stored response. `requestHash` is known for
    * unary calls (a mismatch is refused at once); a stream passes undefined and
    * compares once it has read everything.
    */
-  async acquire(key: BatchKey, requestHash: Buffer | undefined, signal?: AbortSignal): Promise<BatchClaim> {
+  async acquire(
+    key: BatchKey,
+    requestHash: Buffer | undefined,
+    signal?: AbortSignal,
+    /** Digest of the request's wire bytes (unary calls), remembered for replayOf(). */
+    wireDigest?: Buffer,
+  ): Promise<BatchClaim> {
     const owner = randomUUID();
     const deadline = Date.now() + this.settings.waitMs;
     for (;;) {
       const cached = this.responses.get(cacheKey(key));
       if (cached) {
         if (requestHash && !requestHash.equals(cached.requestHash)) throw payloadMismatch(key.batchId);
+        if (requestHash && wireDigest) cached.wireDigest = wireDigest;
         return cached;
       }
       const seen = await claimOrFind(this.db, key, requestHash ?? EMPTY, owner, this.settings.ttlMs, this.settings.staleMs);
-      if (seen.claimed) return this.owned(key, owner);
+      if (seen.claimed) return this.owned(key, owner, wireDigest);
       const row = seen.record;
       if (!row) continue;
       if (row.expired) {
@@ -128,6 +151,7 @@ export class IdempotencyService {
         const done: FinishedBatch = { kind: 'done', requestHash: row.request_hash, response: row.response };
         this.remember(key, done, row.remaining_ms);
         if (requestHash && !requestHash.equals(row.request_hash)) throw payloadMismatch(key.batchId);
+        if (requestHash && wireDigest) done.wireDigest = wireDigest;
         return done;
       }
       if (requestHash && row.request_hash.length > 0 && !requestHash.equals(row.request_hash)) {
@@ -135,7 +159,7 @@ export class IdempotencyService {
       }
       if (row.stale && (await takeOverBatch(this.db, key, row.owner, owner, this.settings.staleMs))) {
         this.logger.warn({ batchId: key.batchId, previousOwner: row.owner }, 'took over a stale in-progress batch');
-        return this.owned(key, owner);
+        return this.owned(key, owner, wireDigest);
       }
       if (Date.now() >= deadline || signal?.aborted) {
         throw new DomainError('aborted', 'batch in progress, retry', { retryDelayMs: 1000 });
@@ -149,7 +173,7 @@ export class IdempotencyService {
     if (ttl >= 1 && done.response.length <= REPLAY_CACHE_BYTES / 16) this.responses.set(cacheKey(key), done, { ttl });
   }
 
-  private owned(key: BatchKey, owner: string): OwnedBatch {
+  private owned(key: BatchKey, owner: string, wireDigest: Buffer | undefined): OwnedBatch {
     let completed: FinishedBatch | undefined;
     const every = Math.max(50, Math.floor(this.settings.staleMs / 3));
     const timer = setInterval(() => {
@@ -164,7 +188,7 @@ export class IdempotencyService {
         if (!(await completeBatch(trx, key, owner, requestHash, response, this.settings.ttlMs))) {
           throw new DomainError('aborted', 'batch was taken over by another call, retry', { retryDelayMs: 1000 });
         }
-        completed = { kind: 'done', requestHash, response };
+        completed = { kind: 'done', requestHash, response, wireDigest };
       },
       release: async () => {
         completed = undefined;

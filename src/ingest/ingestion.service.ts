@@ -1,6 +1,7 @@
 import type { CollectorActivity } from '../auth/collector-info';
 import type { Config } from '../config/config';
 import type { Database } from '../db/database';
+import { withRequestDigest } from '../grpc/request-digest';
 import { type ClientStreamHandler, clientStream, type RpcDeps, type UnaryHandler, unary } from '../grpc/rpc';
 import type { ServiceRegistration } from '../grpc/server';
 import { type IngestMetrics, noopIngestMetrics } from '../metrics/ingest-metrics';
@@ -70,7 +71,7 @@ export function ingestionService(config: Config, deps: IngestionDeps, rpc: RpcDe
   }
   return {
     name: SESSION_INGESTION,
-    definition: SessionIngestionService,
+    definition: withRequestDigest(SessionIngestionService, ['exportSessions']),
     implementation: {
       exportSessions: unary('ExportSessions', exportSessions, rpc),
       exportSessionsStream: clientStream('ExportSessionsStream', exportSessionsStream, rpc),

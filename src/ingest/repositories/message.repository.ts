@@ -55,18 +55,29 @@ export async function listFiles(db: Kysely<DB>, sessionId: string) {
     .execute();
 }
 
-/** Highest seq and message count per thread of a session (GetSessionStatus). */
+/**
+ * Highest seq and message count per thread of a session (GetSessionStatus).
+ * A LATERAL subquery per thread always reads the (thread_id, seq) primary
+ * key; a plain join + GROUP BY was planned as a sequential scan of all
+ * messages until autoanalyze had run (bench/README.md, finding 6).
+ */
 export async function threadProgress(db: Kysely<DB>, sessionId: string) {
   return db
     .selectFrom('threads as t')
-    .leftJoin('messages as m', 'm.thread_id', 't.id')
-    .select((eb) => [
-      't.source_thread_id',
-      eb.fn.coalesce(eb.fn.max('m.seq'), eb.lit(0)).as('last_seq'),
-      eb.fn.count<bigint>('m.seq').as('message_count'),
-    ])
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('messages as m')
+          .select((e) => [
+            e.fn.coalesce(e.fn.max('m.seq'), e.lit(0)).as('last_seq'),
+            e.fn.countAll<bigint>().as('message_count'),
+          ])
+          .whereRef('m.thread_id', '=', 't.id')
+          .as('p'),
+      (join) => join.onTrue(),
+    )
+    .select(['t.source_thread_id', 'p.last_seq', 'p.message_count'])
     .where('t.session_id', '=', sessionId)
-    .groupBy(['t.id', 't.source_thread_id'])
     .orderBy('t.id')
     .execute();
 }
