@@ -1,7 +1,7 @@
-import { requestDigest } from '../grpc/request-digest';
 import type { RpcContext } from '../grpc/rpc';
 import type { ExportSessionsRequest, ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { BatchTally } from './batch-response';
+import { peekOf } from './export-request.peek';
 import { hashSessions } from './idempotency.service';
 import {
   type ExportDeps,
@@ -22,13 +22,14 @@ import { ingestBatch } from './ingest.service';
 export function exportSessionsHandler(deps: ExportDeps) {
   return async (request: ExportSessionsRequest, ctx: RpcContext): Promise<ExportSessionsResponse | Buffer> => {
     checkBatchId(request.batchId, 'batch_id');
-    checkSessionCount(request.sessions.length, deps.settings.maxSessionsPerBatch);
+    const peek = peekOf(request);
+    checkSessionCount(peek?.sessionCount ?? request.sessions.length, deps.settings.maxSessionsPerBatch);
     const info = reconcileCounted(deps.metrics, ctx.caller, request.collector);
     deps.activity.record(ctx.caller, info);
 
     const key = { workspaceId: ctx.caller.workspaceId, batchId: request.batchId };
-    const wireDigest = requestDigest(request);
-    // An exact resend of a batch this process has answered: no hashing, no database.
+    const wireDigest = peek?.digest;
+    // An exact resend of a batch this process has answered: no decoding, no hashing, no database.
     const resent = deps.idempotency.replayOf(key, wireDigest);
     if (resent) {
       deps.metrics.idempotentReplay();

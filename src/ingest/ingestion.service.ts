@@ -1,7 +1,6 @@
 import type { CollectorActivity } from '../auth/collector-info';
 import type { Config } from '../config/config';
 import type { Database } from '../db/database';
-import { withRequestDigest } from '../grpc/request-digest';
 import { type ClientStreamHandler, clientStream, type RpcDeps, type UnaryHandler, unary } from '../grpc/rpc';
 import type { ServiceRegistration } from '../grpc/server';
 import { type IngestMetrics, noopIngestMetrics } from '../metrics/ingest-metrics';
@@ -15,6 +14,7 @@ import {
 import { DimensionCache } from './dimension.cache';
 import { exportSessionsStreamHandler } from './export-sessions-stream.handler';
 import { exportSessionsHandler } from './export-sessions.handler';
+import { withLazySessions, peekOf } from './export-request.peek';
 import { IdempotencyService } from './idempotency.service';
 import type { ExportDeps } from './ingest.context';
 
@@ -66,12 +66,15 @@ export function ingestionService(config: Config, deps: IngestionDeps, rpc: RpcDe
   let exportSessions = deps.handlers?.exportSessions ?? exportSessionsHandler(exportDeps);
   let exportSessionsStream = deps.handlers?.exportSessionsStream ?? exportSessionsStreamHandler(exportDeps);
   if (deps.guard) {
-    exportSessions = deps.guard.unary(exportSessions, (request) => countMessages(request.sessions));
+    exportSessions = deps.guard.unary(
+      exportSessions,
+      (request) => peekOf(request)?.messageCount ?? countMessages(request.sessions),
+    );
     exportSessionsStream = deps.guard.stream(exportSessionsStream, (batch) => countMessages(batch.sessions));
   }
   return {
     name: SESSION_INGESTION,
-    definition: withRequestDigest(SessionIngestionService, ['exportSessions']),
+    definition: withLazySessions(SessionIngestionService, 'exportSessions'),
     implementation: {
       exportSessions: unary('ExportSessions', exportSessions, rpc),
       exportSessionsStream: clientStream('ExportSessionsStream', exportSessionsStream, rpc),

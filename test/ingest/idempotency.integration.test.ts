@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/config';
 import { createServer, type IngestServer } from '../../src/grpc/server';
 import { hashSessions } from '../../src/ingest/idempotency.service';
 import { createIdempotencyService, ingestionService } from '../../src/ingest/ingestion.service';
-import { type ExportSessionsRequest, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { ExportSessionsRequest, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { decodeResponse, IngestClient } from '../helpers/ingest-client';
 import { simpleSession } from '../helpers/session-gen';
@@ -72,6 +72,43 @@ describe('batch_id idempotency', () => {
     expect(await db().selectFrom('sessions').select(['id', 'updated_at']).orderBy('id').execute()).toEqual(stamps);
     // The other replica replays the same bytes too (the record lives in the database).
     expect((await secondClient.exportRaw(req)).equals(first)).toBe(true);
+  });
+
+  test('a retry that writes map entries in another order replays (Go and prost re-marshal maps randomly)', async () => {
+    const withMaps = (order: string[]): ExportSessionsRequest => {
+      const req = request('map-order-1', ['mo1']);
+      const map = Object.fromEntries(order.map((k) => [k, `v-${k}`]));
+      const s = req.sessions[0];
+      s.metadata = map;
+      s.threads[0].metadata = map;
+      for (const m of s.threads[0].messages) m.metadata = map;
+      return req;
+    };
+    const a = withMaps(['alpha', 'beta', 'gamma']);
+    const b = withMaps(['gamma', 'alpha', 'beta']);
+    expect(Buffer.from(ExportSessionsRequest.encode(a).finish()).equals(Buffer.from(ExportSessionsRequest.encode(b).finish()))).toBe(false);
+    const first = await client.exportRaw(a);
+    expect(decodeResponse(first).results[0].status).toBe(SessionStatus.SESSION_STATUS_CREATED);
+    expect((await client.exportRaw(b)).equals(first)).toBe(true);
+    expect((await secondClient.exportRaw(b)).equals(first)).toBe(true);
+  });
+
+  test('an exact resend of a cached batch is answered without decoding its sessions', async () => {
+    const req = request('resend-1', ['rs1', 'rs2']);
+    const first = await client.exportRaw(req);
+    // The first replay goes through the canonical hash and teaches the cache the request's wire digest.
+    expect((await client.exportRaw(req)).equals(first)).toBe(true);
+    const decode = jest.spyOn(ExportSessionsRequest, 'decode');
+    try {
+      expect((await client.exportRaw(req)).equals(first)).toBe(true);
+      expect(decode).not.toHaveBeenCalled();
+      // Different bytes (another collector hostname) take the canonical path, and still replay.
+      const other = { ...req, collector: { type: 'x', version: '3', hostname: 'h2', collectorId: '', workspaceId: '', metadata: {} } };
+      expect((await client.exportRaw(other)).equals(first)).toBe(true);
+      expect(decode).toHaveBeenCalled();
+    } finally {
+      decode.mockRestore();
+    }
   });
 
   test('the same batch_id with a different payload is refused with ALREADY_EXISTS', async () => {

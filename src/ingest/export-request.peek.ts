@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
+import { invalidArgument } from '../errors';
+import {
+  CollectorInfo,
+  ExportSessionsRequest,
+  type Session,
+} from '../../generated/catsyphon/telemetry/v1/sessions';
+
+/** What is known of an ExportSessions request before its sessions are decoded. */
+export interface RequestPeek {
+  /** SHA-256 of the exact wire bytes: an exact resend has the same. */
+  readonly digest: Buffer;
+  readonly sessionCount: number;
+  readonly messageCount: number;
+}
+
+const peeks = new WeakMap<object, RequestPeek>();
+
+/** The peek of a request decoded by withLazySessions, if it was. */
+export function peekOf(request: object): RequestPeek | undefined {
+  return peeks.get(request);
+}
+
+/**
+ * Makes ExportSessions decode lazily: the deserializer reads collector and
+ * batch_id, counts sessions and messages by walking the wire format, and
+ * digests the bytes; `sessions` is decoded on first access. A replay of a
+ * cached batch (an exact resend) is then answered without decoding its
+ * sessions at all, which was the largest cost of a replay.
+ */
+export function withLazySessions(definition: grpc.ServiceDefinition, method: string): grpc.ServiceDefinition {
+  return { ...definition, [method]: { ...definition[method], requestDeserialize: lazyExportRequest } };
+}
+
+/**
+ * An ExportSessionsRequest whose `sessions` decode on first access. The
+ * fields read eagerly follow the generated decoder (the last occurrence
+ * wins); malformed bytes throw here, as the generated decoder would.
+ */
+export function lazyExportRequest(bytes: Buffer): ExportSessionsRequest {
+  const reader = new BinaryReader(bytes);
+  let collector: CollectorInfo | undefined;
+  let batchId = '';
+  let sessionCount = 0;
+  let messageCount = 0;
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 && wireType === WireType.LengthDelimited) collector = CollectorInfo.decode(reader, reader.uint32());
+    else if (field === 2 && wireType === WireType.LengthDelimited) batchId = reader.string();
+    else if (field === 3 && wireType === WireType.LengthDelimited) {
+      sessionCount++;
+      messageCount += count(reader.bytes(), 9, (thread) => count(thread, 5));
+    } else reader.skip(wireType, field);
+  }
+  let source: Buffer | undefined = bytes;
+  let sessions: Session[] | undefined;
+  const request: ExportSessionsRequest = {
+    collector,
+    batchId,
+    get sessions(): Session[] {
+      if (!sessions) {
+        try {
+          sessions = ExportSessionsRequest.decode(source as Buffer).sessions;
+        } catch (err) {
+          throw invalidArgument(`request is not a valid protobuf message: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        source = undefined; // the decoded sessions own their data now
+      }
+      return sessions;
+    },
+  };
+  peeks.set(request, { digest: createHash('sha256').update(bytes).digest(), sessionCount, messageCount });
+  return request;
+}
+
+/** Occurrences of length-delimited `field` in a message, or the sum of `inner` over them. */
+function count(message: Uint8Array, field: number, inner?: (bytes: Uint8Array) => number): number {
+  const reader = new BinaryReader(message);
+  let n = 0;
+  while (reader.pos < reader.len) {
+    const [f, wireType] = reader.tag();
+    if (f === field && wireType === WireType.LengthDelimited) {
+      if (inner) n += inner(reader.bytes());
+      else {
+        reader.skip(wireType, f);
+        n++;
+      }
+    } else reader.skip(wireType, f);
+  }
+  return n;
+}
