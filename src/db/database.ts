@@ -47,6 +47,10 @@ function openPostgres(options: Config['database'], logger: Logger): Database {
     statement_timeout: options.statementTimeoutMs || undefined,
     idleTimeoutMillis: 30_000,
     application_name: 'catsyphon-ingest',
+    // Short OLTP statements only: JIT compiling one costs more than running it. With stale
+    // statistics PostgreSQL's estimates crossed jit_above_cost and GetSessionStatus spent
+    // 7 ms of its 8 in JIT (bench/README.md).
+    options: '-c jit=off',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID ? parseInt8 : pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,

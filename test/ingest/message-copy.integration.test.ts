@@ -23,7 +23,7 @@ const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.
 const logger = pino({ level: 'silent' });
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
-describe('messages by binary COPY', () => {
+describe('PostgreSQL-only paths: messages by binary COPY, connection settings', () => {
   const name = `cs_copy_${process.pid}_${randomBytes(4).toString('hex')}`;
   let database: Database;
 
@@ -96,6 +96,12 @@ describe('messages by binary COPY', () => {
       const rows = await messageRows(outcome.results[i].catsyphonId);
       expect(rows.length).toBe(s.threads.reduce((n, t) => n + t.messages.length, 0));
     }
+  });
+
+  test('the service\'s connections run without JIT, inside the COPY transaction runner too', async () => {
+    const jit = async (db: typeof database.db) => (await sql<{ jit: string }>`SHOW jit`.execute(db)).rows[0].jit;
+    expect(await jit(database.db)).toBe('off');
+    expect(await database.transaction((trx) => jit(trx))).toBe('off');
   });
 
   test('the payload is framed as PostgreSQL binary COPY expects', () => {

@@ -62,7 +62,7 @@ export async function listFiles(db: Kysely<DB>, sessionId: string) {
  * messages until autoanalyze had run (bench/README.md, finding 6).
  */
 export async function threadProgress(db: Kysely<DB>, sessionId: string) {
-  return db
+  const rows = await db
     .selectFrom('threads as t')
     .innerJoinLateral(
       (eb) =>
@@ -76,10 +76,11 @@ export async function threadProgress(db: Kysely<DB>, sessionId: string) {
           .as('p'),
       (join) => join.onTrue(),
     )
-    .select(['t.source_thread_id', 'p.last_seq', 'p.message_count'])
+    .select(['t.id', 't.source_thread_id', 'p.last_seq', 'p.message_count'])
     .where('t.session_id', '=', sessionId)
-    .orderBy('t.id')
     .execute();
+  // Sorted here: an ORDER BY t.id lets a planner without statistics walk the threads' primary key.
+  return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 /** Inserts messages of threads created in this transaction (no conflict possible). */
