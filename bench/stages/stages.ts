@@ -95,20 +95,19 @@ export async function measureStages(spec: StagesSpec): Promise<StageFigure[]> {
       time('wire digest (sha256 of the request bytes)', () => createHash('sha256').update(bytes).digest());
       time('request hash (hashSessions: re-encode + sha256)', () => hashSessions(request.sessions));
       time('validate (validateSession)', () => request.sessions.map((s, i) => validateSession(s, `sessions[${i}]`, limits)));
-      const rows = time('map rows (sessionFields, threadRow, messageRow)', () => {
+      time('map rows (sessionFields, threadRow)', () => {
         for (const s of request.sessions) {
           sessionFields(s);
           for (const t of s.threads) threadRow(NIL_UUID, t);
         }
-        return rowsOf(request.sessions);
       });
       time('binary COPY payload of the messages (encodeMessages)', () =>
         encodeMessages(
           request.sessions.flatMap((s) => s.threads.map((t, i) => ({ threadId: String(i + 1), sessionId: NIL_UUID, messages: t.messages }))),
         ),
       );
-      // PGlite's bulk path (no COPY) sends the messages in statements of up to 1,000 rows.
-      const all = rows.flat();
+      // PGlite's bulk path (no COPY) maps each message to a row and sends them in statements of up to 1,000 rows.
+      const all = time('PGlite path: message rows (messageRow)', () => rowsOf(request.sessions)).flat();
       const compiled = time('PGlite path: Kysely compile of the message INSERTs', () => {
         const out = [];
         for (let i = 0; i < all.length; i += 1000) out.push(compileInsert(all.slice(i, i + 1000)));
