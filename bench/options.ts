@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../src/util/duration';
-import type { AuthCallKind } from './load/protocol';
+import type { AuthCallKind, LoadClientKind } from './load/protocol';
 import { DEFAULT_WORKLOAD, type WorkloadOptions } from './workload';
 
 export type Phase = 'baseline' | 'stages' | 'ingest' | 'replay' | 'auth' | 'soak';
@@ -19,6 +19,7 @@ export interface BenchOptions {
   readonly replayConcurrency: number;
   readonly authConcurrency: number;
   readonly authCall: AuthCallKind;
+  readonly client: LoadClientKind;
   readonly soakMs: number;
   readonly soakConcurrency: number;
   readonly soakSampleMs: number;
@@ -101,6 +102,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--files-touched-ratio <r>', 'share of messages with a files_touched entry', ratio, w.filesTouchedRatio)
     .option('--templates <n>', 'distinct sessions generated and rotated', int, w.templateSessions)
     .option('--seed <n>', 'generator seed', int, w.seed)
+    .option(
+      '--client <kind>',
+      'ingest load client: raw (pre-encoded requests) or library (the IngestClient of src/client, encoding as a collector does)',
+      'raw',
+    )
     .option('--profile', 'run the server with --cpu-prof; the profile lands in bench/results/', false)
     .option('--log-level <level>', 'server LOG_LEVEL', 'info')
     .option('--server-env <KEY=VALUE>', 'extra server environment (repeatable)', keyValue, {})
@@ -112,6 +118,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (o.authCall !== 'session-status' && o.authCall !== 'invalid-export') {
     throw new InvalidArgumentError('--auth-call is session-status or invalid-export');
   }
+  if (o.client !== 'raw' && o.client !== 'library') throw new InvalidArgumentError('--client is raw or library');
   const durationMs = o.duration ?? (quick ? 1_500 : 20_000);
   const soakMs = o.soak ?? 0;
   const defaultPhases: Phase[] = ['baseline', 'stages', 'ingest', 'replay', 'auth', ...(soakMs > 0 ? (['soak'] as const) : [])];
@@ -127,6 +134,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     replayConcurrency: o.replayConcurrency,
     authConcurrency: o.authConcurrency,
     authCall: o.authCall,
+    client: o.client,
     soakMs: soakMs || 300_000,
     soakConcurrency: o.soakConcurrency,
     soakSampleMs: o.soakSample,

@@ -78,6 +78,8 @@ export interface BenchResults {
   readonly phases: readonly string[];
   readonly machine: MachineFigures;
   readonly server: { readonly mode: string; readonly peakRssMiB: number; readonly profile?: string; readonly log: string };
+  /** The load client: raw or library, over how many connections. */
+  readonly load?: { readonly client: string; readonly channels: number };
   readonly workload: WorkloadOptions & {
     readonly messagesPerBatch: number;
     readonly requestBytes: number;
@@ -178,7 +180,7 @@ export function formatReport(r: BenchResults): string {
   const w = r.workload;
   out.push(
     `catsyphon-ingest bench ${r.quick ? '(quick) ' : ''}${r.startedAt}  node ${r.machine.node}, PostgreSQL ${r.machine.postgres}, ${r.machine.cpus} CPUs, load ${r.machine.loadAverageStart.join(' ')} -> ${r.machine.loadAverageEnd.join(' ')}`,
-    `batch: ${w.sessionsPerBatch} sessions x ${w.threadsPerSession} threads x ${w.messagesPerThread} messages = ${w.messagesPerBatch} messages, ${f(w.requestBytes / 1e6, 2)} MB; server: ${r.server.mode}`,
+    `batch: ${w.sessionsPerBatch} sessions x ${w.threadsPerSession} threads x ${w.messagesPerThread} messages = ${w.messagesPerBatch} messages, ${f(w.requestBytes / 1e6, 2)} MB; server: ${r.server.mode}${r.load ? `; load: ${r.load.client} client, ${r.load.channels} connections` : ''}`,
     '',
   );
   const rows: string[][] = [];

@@ -257,6 +257,7 @@ async function main(options: BenchOptions): Promise<number> {
       workload: options.workload,
       channels: options.channels,
       authCall: options.authCall,
+      client: options.client,
     });
     const ready = client.ready;
 
@@ -346,6 +347,7 @@ async function main(options: BenchOptions): Promise<number> {
       phases,
       machine: { cpus: os.cpus().length, node: process.version, postgres, loadAverageStart: loadStart, loadAverageEnd: loadAverage() },
       server: { mode: credentials.mode, peakRssMiB, profile, log: logFile },
+      load: { client: options.client, channels: options.channels },
       workload: { ...options.workload, messagesPerBatch: ready.messagesPerBatch, requestBytes: ready.requestBytes, smallRequestBytes: ready.smallRequestBytes },
       baseline,
       stages,

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { IngestClient } from '../../src/client';
+import { ExportSessionsResponse, type Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { summarize } from '../stats';
 import {
   type BatchSession,
@@ -32,6 +33,10 @@ export class LoadDriver {
   private readonly clients: grpc.Client[];
   private readonly metadata = new grpc.Metadata();
   private readonly templates: SessionTemplate[];
+  /** The decoded templates, for the library client. */
+  private readonly templateSessions: Session[];
+  /** One IngestClient per channel with `--client library`. */
+  private readonly libraryClients: IngestClient[] = [];
   private readonly small: SessionTemplate;
   private readonly smallBatchId: string;
   private readonly smallSessionId: string;
@@ -48,7 +53,22 @@ export class LoadDriver {
       (_, i) => new grpc.Client(init.address, grpc.credentials.createInsecure(), { ...options, 'bench.channel': i }),
     );
     this.metadata.set('authorization', `Bearer ${init.token}`);
-    this.templates = generateTemplates(init.workload).map((s) => new SessionTemplate(s));
+    this.templateSessions = generateTemplates(init.workload);
+    this.templates = this.templateSessions.map((s) => new SessionTemplate(s));
+    if (init.client === 'library') {
+      for (let i = 0; i < Math.max(1, init.channels); i++) {
+        this.libraryClients.push(
+          new IngestClient({
+            address: init.address,
+            apiKey: init.token,
+            deadlineMs: 120_000,
+            // No retries: a failed call must show up as an error, not as a slower success.
+            retry: { maxAttempts: 1 },
+            channelOptions: { 'bench.channel': i },
+          }),
+        );
+      }
+    }
     const smallWorkload: WorkloadOptions = {
       ...init.workload,
       threadsPerSession: 1,
@@ -88,7 +108,26 @@ export class LoadDriver {
     });
   }
 
+  /** One batch through the project's client library: it sizes, encodes and sends the sessions itself. */
+  private async ingestWithLibrary(): Promise<CallOutcome> {
+    const sessions: Session[] = [];
+    for (let i = 0; i < this.init.workload.sessionsPerBatch; i++) {
+      const n = this.sessionCounter++;
+      sessions.push({ ...this.templateSessions[n % this.templateSessions.length], id: `bench-${this.init.runId}-${n}` });
+    }
+    const client = this.libraryClients[this.callCounter++ % this.libraryClients.length];
+    const report = await client.exportSessions(sessions);
+    const { sessionsPerBatch } = this.init.workload;
+    if (report.batches.length !== 1) return failed(`the client split the batch into ${report.batches.length} requests`);
+    if (report.counts.created !== sessionsPerBatch) {
+      const failure = report.results.find((r) => r.error)?.error;
+      return failed(`${report.counts.created}/${sessionsPerBatch} created${failure ? `: ${failure.code} ${failure.message}` : ''}`);
+    }
+    return { ok: true, messages: this.messagesPerBatch, sessions: sessionsPerBatch };
+  }
+
   private async ingestOnce(): Promise<CallOutcome> {
+    if (this.libraryClients.length > 0) return this.ingestWithLibrary();
     const { err, res } = await this.call(EXPORT_SESSIONS_PATH, this.nextBatch());
     if (err) return grpcError(err);
     const { sessionsPerBatch } = this.init.workload;
@@ -214,5 +253,6 @@ export class LoadDriver {
 
   close(): void {
     for (const c of this.clients) c.close();
+    for (const c of this.libraryClients) c.close();
   }
 }

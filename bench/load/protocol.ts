@@ -25,7 +25,14 @@ export interface LoadInit {
   readonly channels: number;
   /** Which small call measures authentication: GetSessionStatus or an ExportSessions refused as invalid. */
   readonly authCall: AuthCallKind;
+  /**
+   * How ingest batches are sent: `raw`, pre-encoded bytes (the client costs almost no CPU), or
+   * `library`, the project's IngestClient (src/client) encoding Session objects as a collector would.
+   */
+  readonly client: LoadClientKind;
 }
+
+export type LoadClientKind = 'raw' | 'library';
 
 export type ToClient = LoadInit | { readonly kind: 'phase'; readonly spec: PhaseSpec } | { readonly kind: 'exit' };
 

@@ -9,11 +9,24 @@ import {
 export class BatchTally {
   readonly results: SessionResult[] = [];
   private totalMessages = 0;
-  private readonly started = process.hrtime.bigint();
 
+  constructor(private readonly started = process.hrtime.bigint()) {}
+
+  /** Adds the results of a committed transaction. */
   add(results: readonly SessionResult[], totalMessages: number): void {
     for (const r of results) this.results.push(r);
     this.totalMessages += totalMessages;
+  }
+
+  /**
+   * This tally plus results not committed yet (the response is stored inside
+   * the transaction, which may still be retried), leaving this one unchanged.
+   */
+  including(results: readonly SessionResult[], totalMessages: number): BatchTally {
+    const out = new BatchTally(this.started);
+    out.add(this.results, this.totalMessages);
+    out.add(results, totalMessages);
+    return out;
   }
 
   response(batchId: string): ExportSessionsResponse {

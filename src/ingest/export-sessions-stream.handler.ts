@@ -54,14 +54,15 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
           logger: ctx.logger,
           dimensions: deps.dimensions,
           firstIndex: received - sessions.length,
+          // May run more than once: the transaction is retried after a deadlock.
           beforeCommit: async (trx, outcome) => {
-            tally.add(outcome.results, outcome.totalMessages);
             if (!last) return;
             throwIfCancelled(ctx.signal);
-            encoded = encodeResponse(tally.response(batchId));
+            encoded = encodeResponse(tally.including(outcome.results, outcome.totalMessages).response(batchId));
             await owned?.complete(trx, hasher.digest(), encoded);
           },
         });
+        tally.add(outcome.results, outcome.totalMessages);
         recordCommitted(deps.metrics, outcome.results);
         return encoded;
       };

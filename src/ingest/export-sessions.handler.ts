@@ -49,9 +49,9 @@ export function exportSessionsHandler(deps: ExportDeps) {
         limits: deps.settings.limits,
         logger: ctx.logger,
         dimensions: deps.dimensions,
+        // May run more than once: the transaction is retried after a deadlock.
         beforeCommit: async (trx, outcome) => {
-          tally.add(outcome.results, outcome.totalMessages);
-          encoded = encodeResponse(tally.response(request.batchId));
+          encoded = encodeResponse(tally.including(outcome.results, outcome.totalMessages).response(request.batchId));
           await claim.complete(trx, requestHash, encoded);
         },
       });

@@ -1,13 +1,13 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IngestLimits } from '../config/config';
-import type { TransactionRunner } from '../db/copy';
+import type { CopyIn, TransactionRunner } from '../db/copy';
 import { isDatabaseUnavailable } from '../db/errors';
 import type { DB } from '../db/schema';
 import type { Logger } from '../logging/logger';
 import { ErrorCode, type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { storeNewSessions } from './bulk.writer';
 import { DimensionCache } from './dimension.cache';
-import { type IngestOwner, StoredStateInvalid, storeSession } from './session.writer';
+import { type IngestOwner, resolveBatchRefs, StoredStateInvalid, storeSession } from './session.writer';
 import { type UnresolvedParent, validateSession } from './session.validator';
 
 export type { IngestOwner } from './session.writer';
@@ -74,14 +74,30 @@ export async function ingestBatch(
   pending.sort((a, b) => a.session.assistant - b.session.assistant || compareStrings(a.session.id, b.session.id));
 
   const cache = options.dimensions ?? new DimensionCache(1000);
-  const staged = new Map<string, bigint>();
-  await transaction(async (trx, copy) => {
+  let staged = new Map<string, bigint>();
+  for (let attempt = 1; ; attempt++) {
+    staged = new Map<string, bigint>();
+    try {
+      await transaction((trx, copy) => storeAll(trx, copy, staged));
+      break;
+    } catch (err) {
+      // A deadlock or serialization failure rolled everything back: the whole batch is retried.
+      if (attempt >= MAX_ATTEMPTS || !isTransientConflict(err)) throw err;
+      options.logger.warn({ err: String(err), attempt }, 'ingest transaction hit a lock conflict; retrying it');
+    }
+  }
+  cache.publish(staged);
+  return { results, totalMessages };
+
+  async function storeAll(trx: Transaction<DB>, copy: CopyIn | undefined, staged: Map<string, bigint>): Promise<void> {
+    // Outside any savepoint: these ids hold for the whole transaction.
+    await resolveBatchRefs(trx, owner.workspaceId, pending.map((p) => p.session), cache, staged);
     let rest = pending;
     let existing = new Set<number>();
     // A new session whose parent thread is not in the request is invalid: the general path reports it.
     const bulk = pending.filter((p) => p.unresolved.length === 0);
     if (bulk.length > 0) {
-      const bulkStaged = new Map<string, bigint>();
+      const bulkStaged = new Map(staged);
       const created = await inSavepoint(trx, 'ingest_bulk', () => storeNewSessions(trx, owner, bulk, cache, bulkStaged, copy));
       if (created.ok) {
         for (const [index, result] of created.value) results[index] = result;
@@ -94,7 +110,7 @@ export async function ingestBatch(
       }
     }
     for (const item of rest) {
-      const sessionStaged = new Map<string, bigint>();
+      const sessionStaged = new Map(staged);
       const stored = await inSavepoint(trx, 'ingest_session', () =>
         storeSession(trx, owner, item.session, item.unresolved, cache, sessionStaged, existing.has(item.index)),
       );
@@ -111,9 +127,16 @@ export async function ingestBatch(
       }
     }
     await options.beforeCommit?.(trx, { results, totalMessages });
-  });
-  cache.publish(staged);
-  return { results, totalMessages };
+  }
+}
+
+/** Attempts of a batch transaction that keeps hitting deadlocks or serialization failures. */
+const MAX_ATTEMPTS = 3;
+
+/** A deadlock (40P01) or serialization failure (40001): retrying the transaction may succeed. */
+function isTransientConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
 }
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -129,7 +152,7 @@ async function inSavepoint<T>(trx: Kysely<DB>, name: string, work: () => Promise
     await sql`RELEASE SAVEPOINT ${sql.id(name)}`.execute(trx);
     return { ok: true, value };
   } catch (error) {
-    if (isDatabaseUnavailable(error)) throw error;
+    if (isDatabaseUnavailable(error) || isTransientConflict(error)) throw error;
     await sql`ROLLBACK TO SAVEPOINT ${sql.id(name)}`.execute(trx);
     await sql`RELEASE SAVEPOINT ${sql.id(name)}`.execute(trx);
     return { ok: false, error };

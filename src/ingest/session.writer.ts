@@ -38,6 +38,30 @@ export class StoredStateInvalid extends Error {
   }
 }
 
+type RefColumn = keyof SessionRefs;
+
+/** The session's project, developer and backing model: cache key, column and how to find or create the row. */
+function dimensionsOf(trx: Kysely<DB>, workspaceId: string, s: Session) {
+  const out: { key: string; column: RefColumn; resolve: () => Promise<bigint> }[] = [];
+  const { project, developer, backingModel: model } = s;
+  if (project) {
+    const fp = projectFingerprint(project);
+    out.push({ key: projectKey(workspaceId, fp), column: 'project_id', resolve: () => resolveProject(trx, workspaceId, project, fp) });
+  }
+  if (developer) {
+    const fp = developerFingerprint(developer);
+    out.push({
+      key: developerKey(workspaceId, fp),
+      column: 'developer_id',
+      resolve: () => resolveDeveloper(trx, workspaceId, developer, fp),
+    });
+  }
+  if (model) {
+    out.push({ key: modelKey(model.provider, model.modelId), column: 'backing_model_id', resolve: () => resolveBackingModel(trx, model) });
+  }
+  return out;
+}
+
 /** Ids of the session's project, developer and backing model (cached, else one round trip each). */
 export async function resolveRefs(
   trx: Kysely<DB>,
@@ -46,31 +70,36 @@ export async function resolveRefs(
   cache: DimensionCache,
   staged: Map<string, bigint>,
 ): Promise<SessionRefs> {
-  const lookup = async (key: string, resolve: () => Promise<bigint>): Promise<bigint> => {
-    const known = cache.get(key) ?? staged.get(key);
-    if (known !== undefined) return known;
-    const id = await resolve();
-    staged.set(key, id);
-    return id;
-  };
   const refs: SessionRefs = { project_id: null, developer_id: null, backing_model_id: null };
-  if (s.project) {
-    const project = s.project;
-    const fp = projectFingerprint(project);
-    refs.project_id = await lookup(projectKey(workspaceId, fp), () => resolveProject(trx, workspaceId, project, fp));
-  }
-  if (s.developer) {
-    const developer = s.developer;
-    const fp = developerFingerprint(developer);
-    refs.developer_id = await lookup(developerKey(workspaceId, fp), () =>
-      resolveDeveloper(trx, workspaceId, developer, fp),
-    );
-  }
-  if (s.backingModel) {
-    const model = s.backingModel;
-    refs.backing_model_id = await lookup(modelKey(model.provider, model.modelId), () => resolveBackingModel(trx, model));
+  for (const d of dimensionsOf(trx, workspaceId, s)) {
+    let id = cache.get(d.key) ?? staged.get(d.key);
+    if (id === undefined) {
+      id = await d.resolve();
+      staged.set(d.key, id);
+    }
+    refs[d.column] = id;
   }
   return refs;
+}
+
+/**
+ * Finds or creates every project, developer and backing model of a batch in
+ * one global order (by cache key) into `staged`. Concurrent batches that
+ * create the same new rows then wait for each other instead of deadlocking,
+ * which they did when each session resolved its own in turn.
+ */
+export async function resolveBatchRefs(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  sessions: readonly Session[],
+  cache: DimensionCache,
+  staged: Map<string, bigint>,
+): Promise<void> {
+  const todo = new Map<string, () => Promise<bigint>>();
+  for (const s of sessions) {
+    for (const d of dimensionsOf(trx, workspaceId, s)) if (cache.get(d.key) === undefined) todo.set(d.key, d.resolve);
+  }
+  for (const key of [...todo.keys()].sort()) staged.set(key, await (todo.get(key) as () => Promise<bigint>)());
 }
 
 /**

@@ -75,6 +75,18 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).toContain('baseline binary COPY');
   }, 180_000);
 
+  test('--client library drives the ingest phase through the project\'s IngestClient', async () => {
+    const out = path.join(dir, 'library.json');
+    const { code, stdout, stderr } = await runBench(['--quick', '--phases', 'ingest', '--concurrency', '4', '--client', 'library', '--out', out]);
+    if (code !== 0) throw new Error(`bench exited ${code}\n${stdout}\n${stderr}`);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+    expect(results.load).toEqual({ client: 'library', channels: 4 });
+    expect(results.ingest).toHaveLength(1);
+    expect(results.ingest[0].errors).toBe(0);
+    expect(results.ingest[0].messagesPerS).toBeGreaterThan(0);
+    expect(stdout).toContain('load: library client, 4 connections');
+  }, 180_000);
+
   test('an invalid flag is refused before any database is created', async () => {
     const { code, stderr } = await runBench(['--quick', '--concurrency', 'x']);
     expect(code).not.toBe(0);
