@@ -154,6 +154,15 @@ class WindowMeter {
   }
 }
 
+/**
+ * Flushes dirty buffers before a measured phase. A phase writes about 1.5 GB of WAL, so a
+ * checkpoint that happened to start inside one phase and not the other moved COPY's baseline by
+ * up to 30% between runs; starting every write phase from a clean state makes the two comparable.
+ */
+async function checkpoint(admin: Client): Promise<void> {
+  await admin.query('CHECKPOINT');
+}
+
 /** Runs a one-shot worker (baseline, stages) in a Node process of its own. */
 function runWorker<T>(script: string, spec: object, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -216,6 +225,7 @@ async function main(options: BenchOptions): Promise<number> {
     if (phases.includes('baseline')) {
       for (const method of ['copy', 'insert'] as BaselineMethod[]) {
         log(`baseline ${method} for ${options.baselineDurationMs} ms`);
+        await checkpoint(admin);
         baseline[method] = await runBaselineProcess({
           url: db.url,
           method,
@@ -271,6 +281,7 @@ async function main(options: BenchOptions): Promise<number> {
     if (phases.includes('ingest')) {
       for (const concurrency of options.concurrency) {
         log(`ingest at concurrency ${concurrency} for ${options.durationMs} ms (${options.workload.sessionsPerBatch} sessions per batch)`);
+        await checkpoint(admin);
         const { result, window } = await measure({ type: 'ingest', concurrency, warmupMs: options.warmupMs, durationMs: options.durationMs, minCalls: concurrency });
         const seconds = result.windowMs / 1000;
         const ok = result.calls - result.errors;
