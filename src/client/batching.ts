@@ -1,4 +1,4 @@
-import { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { type CollectorInfo, ExportSessionsRequest, Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 
 /** Limits a batch must respect; they mirror the server's. */
 export interface BatchLimits {
@@ -12,6 +12,8 @@ export interface BatchLimits {
 export interface PlannedBatch {
   readonly indexes: number[];
   readonly sessions: Session[];
+  /** Each session's encoding, as measured: the request is built from these, not encoded again. */
+  readonly encoded: Uint8Array[];
   /** Encoded size of the request this batch becomes (sessions plus overhead). */
   readonly bytes: number;
 }
@@ -35,6 +37,18 @@ export function sessionWireBytes(session: Session): number {
 }
 
 /**
+ * The encoded ExportSessionsRequest for sessions encoded already: byte for
+ * byte what ExportSessionsRequest.encode gives for the whole request (sessions
+ * are field 3, written last), without encoding the sessions a second time.
+ */
+export function encodeRequest(collector: CollectorInfo | undefined, batchId: string, encoded: readonly Uint8Array[]): Buffer {
+  const writer = ExportSessionsRequest.encode({ collector, batchId, sessions: [] });
+  for (const session of encoded) writer.uint32(26).bytes(session);
+  const bytes = writer.finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
  * Splits sessions into batches that fit both limits, keeping input order.
  * `overheadBytes` is what the rest of the request costs (batch_id, collector).
  * Measured with the generated encoder, so the sizes are exact.
@@ -42,9 +56,10 @@ export function sessionWireBytes(session: Session): number {
 export function planBatches(sessions: readonly Session[], limits: BatchLimits, overheadBytes = 0): BatchPlan {
   const batches: PlannedBatch[] = [];
   const oversized: BatchPlan['oversized'] = [];
-  let current: { indexes: number[]; sessions: Session[]; bytes: number } | undefined;
+  let current: { indexes: number[]; sessions: Session[]; encoded: Uint8Array[]; bytes: number } | undefined;
   sessions.forEach((session, index) => {
-    const bytes = sessionWireBytes(session);
+    const encoded = Session.encode(session).finish();
+    const bytes = fieldBytes(encoded.length);
     if (bytes + overheadBytes > limits.maxBytes) {
       oversized.push({ index, bytes });
       return;
@@ -53,9 +68,10 @@ export function planBatches(sessions: readonly Session[], limits: BatchLimits, o
       batches.push(current);
       current = undefined;
     }
-    current ??= { indexes: [], sessions: [], bytes: overheadBytes };
+    current ??= { indexes: [], sessions: [], encoded: [], bytes: overheadBytes };
     current.indexes.push(index);
     current.sessions.push(session);
+    current.encoded.push(encoded);
     current.bytes += bytes;
   });
   if (current) batches.push(current);

@@ -3,12 +3,12 @@ import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import {
   CollectorInfo,
-  type ExportSessionsRequest,
   type ExportSessionsResponse,
   type Session,
   SessionIngestionClient,
+  SessionIngestionService,
 } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { type BatchLimits, fieldBytes, type PlannedBatch, planBatches } from './batching';
+import { type BatchLimits, encodeRequest, fieldBytes, type PlannedBatch, planBatches } from './batching';
 import { channelCredentials, channelOptions } from './channel';
 import { batchReport, buildReport, failedOutcome, matchResults, rpcFailure } from './results';
 import { DEFAULT_RETRY, type RetryEnv, type RetryOptions, realRetryEnv, withRetries } from './retry';
@@ -93,7 +93,8 @@ export class IngestClient {
 
   private async sendBatch(batch: PlannedBatch, deadlineMs: number) {
     const batchId = this.newBatchId();
-    const request: ExportSessionsRequest = { collector: this.collector, batchId, sessions: batch.sessions };
+    // Encoded once: every attempt sends the same bytes.
+    const request = encodeRequest(this.collector, batchId, batch.encoded);
     const outcome = await withRetries(
       () => this.unary(request, deadlineMs),
       this.appRetry,
@@ -123,10 +124,17 @@ export class IngestClient {
     };
   }
 
-  private unary(request: ExportSessionsRequest, deadlineMs: number): Promise<ExportSessionsResponse> {
+  private unary(request: Buffer, deadlineMs: number): Promise<ExportSessionsResponse> {
+    const method = SessionIngestionService.exportSessions;
     return new Promise((resolve, reject) => {
-      this.stub.exportSessions(request, this.metadata(), { deadline: Date.now() + deadlineMs }, (err, res) =>
-        err ? reject(err) : resolve(res),
+      this.stub.makeUnaryRequest(
+        method.path,
+        (bytes: Buffer) => bytes,
+        method.responseDeserialize,
+        request,
+        this.metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (err, res) => (err ? reject(err) : resolve(res as ExportSessionsResponse)),
       );
     });
   }
@@ -145,6 +153,7 @@ export class IngestClient {
     const all: PlannedBatch = {
       indexes: plan.batches.flatMap((b) => b.indexes),
       sessions: plan.batches.flatMap((b) => b.sessions),
+      encoded: [],
       bytes: plan.batches.reduce((n, b) => n + b.bytes, 0),
     };
     const batchId = this.newBatchId();

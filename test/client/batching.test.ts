@@ -1,9 +1,23 @@
 import { IngestClient, planBatches, sessionWireBytes } from '../../src/client';
+import { encodeRequest } from '../../src/client/batching';
 import { ExportSessionsRequest } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { FaultServer } from '../helpers/fault-server';
 import { makeSession } from '../helpers/session-factory';
+import { Rng, SessionGenerator } from '../helpers/session-gen';
 
 describe('planBatches', () => {
+  test('keeps each session\'s encoding; the request built from them equals encoding the whole request', () => {
+    const gen = new SessionGenerator(new Rng(11));
+    const sessions = Array.from({ length: 5 }, () => gen.session(2));
+    const plan = planBatches(sessions, { maxSessions: 1000, maxBytes: 64 << 20 });
+    expect(plan.batches).toHaveLength(1);
+    const collector = { type: 't', version: '1', hostname: 'h', collectorId: '', workspaceId: '', metadata: { k: 'v' } };
+    const built = encodeRequest(collector, 'batch-1', plan.batches[0].encoded);
+    const whole = Buffer.from(ExportSessionsRequest.encode({ collector, batchId: 'batch-1', sessions }).finish());
+    expect(built.equals(whole)).toBe(true);
+    expect(ExportSessionsRequest.decode(built).sessions).toEqual(sessions);
+  });
+
   test('splits by session count, keeping input order', () => {
     const sessions = Array.from({ length: 7 }, (_, i) => makeSession(`c-${i}`));
     const plan = planBatches(sessions, { maxSessions: 3, maxBytes: 1 << 20 });
