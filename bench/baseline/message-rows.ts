@@ -1,30 +1,12 @@
 import type { Message, Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 
-/**
+/*
  * The rows of the `messages` table for a session, pre-encoded once so the
  * baseline spends its time in PostgreSQL, not in JavaScript. Per batch only
- * thread_id and session_id change (they are keys).
+ * thread_id and session_id change (they are keys). The columns are the
+ * service's own COPY column order, so both sides write the same columns.
  */
-export const MESSAGE_COLUMNS = [
-  'thread_id',
-  'seq',
-  'session_id',
-  'author_role',
-  'author_name',
-  'message_type',
-  'content',
-  'content_bin',
-  'emitted_at_ns',
-  'observed_at_ns',
-  'input_tokens',
-  'output_tokens',
-  'cache_creation_tokens',
-  'cache_read_tokens',
-  'tool_calls',
-  'tool_result',
-  'raw_data',
-  'metadata',
-] as const;
+export { MESSAGE_COLUMNS } from '../../src/ingest/repositories/message.copy';
 
 export interface MessageRowTemplate {
   /** Index of the thread within its session (thread_id = base + index). */

@@ -86,12 +86,16 @@ export class LoadDriver {
   }
 
   /** A fresh batch: new batch id, new session ids, templates rotated. */
-  nextBatch(): Buffer {
-    const sessions: BatchSession[] = [];
-    for (let i = 0; i < this.init.workload.sessionsPerBatch; i++) {
+  /** The next batch's sessions: a fresh id each, templates rotated (index into templates). */
+  private nextSessions(): { template: number; id: string }[] {
+    return Array.from({ length: this.init.workload.sessionsPerBatch }, () => {
       const n = this.sessionCounter++;
-      sessions.push({ template: this.templates[n % this.templates.length], id: `bench-${this.init.runId}-${n}` });
-    }
+      return { template: n % this.templates.length, id: `bench-${this.init.runId}-${n}` };
+    });
+  }
+
+  nextBatch(): Buffer {
+    const sessions: BatchSession[] = this.nextSessions().map(({ template, id }) => ({ template: this.templates[template], id }));
     return encodeExportRequest(`batch-${this.init.runId}-${this.batchCounter++}`, sessions);
   }
 
@@ -110,11 +114,7 @@ export class LoadDriver {
 
   /** One batch through the project's client library: it sizes, encodes and sends the sessions itself. */
   private async ingestWithLibrary(): Promise<CallOutcome> {
-    const sessions: Session[] = [];
-    for (let i = 0; i < this.init.workload.sessionsPerBatch; i++) {
-      const n = this.sessionCounter++;
-      sessions.push({ ...this.templateSessions[n % this.templateSessions.length], id: `bench-${this.init.runId}-${n}` });
-    }
+    const sessions: Session[] = this.nextSessions().map(({ template, id }) => ({ ...this.templateSessions[template], id }));
     const client = this.libraryClients[this.callCounter++ % this.libraryClients.length];
     const report = await client.exportSessions(sessions);
     const { sessionsPerBatch } = this.init.workload;

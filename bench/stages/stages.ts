@@ -92,7 +92,7 @@ export async function measureStages(spec: StagesSpec): Promise<StageFigure[]> {
     for (let rep = 0; rep < spec.reps + 1; rep++) {
       const bytes = nextBytes();
       const request = time('protobuf decode (grpc-js deserialize)', () => ExportSessionsRequest.decode(bytes));
-      time('wire digest (sha256 of the request bytes)', () => createHash('sha256').update(bytes).digest());
+      time('wire digest (sha256 of the request bytes; replays of cached batches only)', () => createHash('sha256').update(bytes).digest());
       time('request hash (hashSessions: re-encode + sha256)', () => hashSessions(request.sessions));
       time('validate (validateSession)', () => request.sessions.map((s, i) => validateSession(s, `sessions[${i}]`, limits)));
       time('map rows (sessionFields, threadRow)', () => {

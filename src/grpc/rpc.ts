@@ -101,8 +101,9 @@ async function runCall<Res>(
   const requestId = randomUUID();
   const peer = call.getPeer();
   // One child logger per call: made after authentication with the caller's
-  // ids, or on the first failure before it.
+  // ids, or on a failure before it.
   let logger: Logger | undefined;
+  const callLogger = () => (logger ??= deps.logger.child({ method, requestId }));
   const leave = deps.inFlight?.enter();
   const abort = new AbortController();
   const onCancel = () => abort.abort(new Error('call cancelled'));
@@ -117,8 +118,7 @@ async function runCall<Res>(
     const value = await withTimeout(invoke(ctx), deps.timeoutMs, abort);
     respond(null, value);
   } catch (err) {
-    logger ??= deps.logger.child({ method, requestId });
-    const status = toServiceError(err, logger);
+    const status = toServiceError(err, callLogger());
     code = status.code ?? grpc.status.UNKNOWN;
     respond(status);
   } finally {
@@ -126,7 +126,7 @@ async function runCall<Res>(
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     // A client cancel is CANCELLED; the server's own deadline keeps its DEADLINE_EXCEEDED.
     if (abort.signal.aborted && !(abort.signal.reason instanceof DomainError)) code = grpc.status.CANCELLED;
-    (logger ?? deps.logger.child({ method, requestId })).info(
+    callLogger().info(
       { code: grpc.status[code], durationMs: Math.round(durationMs * 100) / 100, peer },
       'rpc',
     );

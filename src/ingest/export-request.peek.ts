@@ -10,8 +10,12 @@ import {
 
 /** What is known of an ExportSessions request before its sessions are decoded. */
 export interface RequestPeek {
-  /** SHA-256 of the exact wire bytes: an exact resend has the same. */
-  readonly digest: Buffer;
+  /**
+   * SHA-256 of the exact wire bytes (an exact resend has the same), computed
+   * on first read. Undefined once the sessions were decoded: the bytes are
+   * released then, so read it first, and only when a resend is likely.
+   */
+  readonly digest: Buffer | undefined;
   readonly sessionCount: number;
   readonly messageCount: number;
 }
@@ -25,8 +29,8 @@ export function peekOf(request: object): RequestPeek | undefined {
 
 /**
  * Makes ExportSessions decode lazily: the deserializer reads collector and
- * batch_id, counts sessions and messages by walking the wire format, and
- * digests the bytes; `sessions` is decoded on first access. A replay of a
+ * batch_id and counts sessions and messages by walking the wire format; the
+ * bytes are digested on demand and `sessions` is decoded on first access. A replay of a
  * cached batch (an exact resend) is then answered without decoding its
  * sessions at all, which was the largest cost of a replay.
  */
@@ -71,7 +75,15 @@ export function lazyExportRequest(bytes: Buffer): ExportSessionsRequest {
       return sessions;
     },
   };
-  peeks.set(request, { digest: createHash('sha256').update(bytes).digest(), sessionCount, messageCount });
+  let digest: Buffer | undefined;
+  peeks.set(request, {
+    get digest() {
+      if (!digest && source) digest = createHash('sha256').update(source).digest();
+      return digest;
+    },
+    sessionCount,
+    messageCount,
+  });
   return request;
 }
 

@@ -28,8 +28,9 @@ export function exportSessionsHandler(deps: ExportDeps) {
     deps.activity.record(ctx.caller, info);
 
     const key = { workspaceId: ctx.caller.workspaceId, batchId: request.batchId };
-    const wireDigest = peek?.digest;
-    // An exact resend of a batch this process has answered: no decoding, no hashing, no database.
+    // Only a batch this process has answered may be a resend: only then are the bytes digested.
+    const wireDigest = deps.idempotency.holds(key) ? peek?.digest : undefined;
+    // An exact resend of such a batch: no decoding, no hashing, no database.
     const resent = deps.idempotency.replayOf(key, wireDigest);
     if (resent) {
       deps.metrics.idempotentReplay();

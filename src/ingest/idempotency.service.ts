@@ -155,6 +155,11 @@ export class IdempotencyService {
     this.logger = logger.child({ component: 'idempotency' });
   }
 
+  /** Whether this process has the batch's response cached (a call for it is likely a resend). */
+  holds(key: BatchKey): boolean {
+    return this.responses.has(cacheKey(key));
+  }
+
   /**
    * The stored response when this process has the batch cached and `wireDigest`
    * is that of a request already known to carry its payload: an exact resend.
@@ -175,7 +180,7 @@ export class IdempotencyService {
     key: BatchKey,
     requestHash: Buffer | undefined,
     signal?: AbortSignal,
-    /** Digest of the request's wire bytes (unary calls), remembered for replayOf(). */
+    /** Digest of the request's wire bytes (unary resends), remembered for replayOf(). */
     wireDigest?: Buffer,
   ): Promise<BatchClaim> {
     const owner = randomUUID();
@@ -188,7 +193,7 @@ export class IdempotencyService {
         return cached;
       }
       const seen = await claimOrFind(this.db, key, requestHash ?? EMPTY, owner, this.settings.ttlMs, this.settings.staleMs);
-      if (seen.claimed) return this.owned(key, owner, wireDigest);
+      if (seen.claimed) return this.owned(key, owner);
       const row = seen.record;
       if (!row) continue;
       if (row.expired) {
@@ -199,7 +204,6 @@ export class IdempotencyService {
         const done: FinishedBatch = { kind: 'done', requestHash: row.request_hash, response: row.response };
         this.remember(key, done, row.remaining_ms);
         if (requestHash && !requestHash.equals(row.request_hash)) throw payloadMismatch(key.batchId);
-        if (requestHash && wireDigest) done.wireDigest = wireDigest;
         return done;
       }
       if (requestHash && row.request_hash.length > 0 && !requestHash.equals(row.request_hash)) {
@@ -207,7 +211,7 @@ export class IdempotencyService {
       }
       if (row.stale && (await takeOverBatch(this.db, key, row.owner, owner, this.settings.staleMs))) {
         this.logger.warn({ batchId: key.batchId, previousOwner: row.owner }, 'took over a stale in-progress batch');
-        return this.owned(key, owner, wireDigest);
+        return this.owned(key, owner);
       }
       if (Date.now() >= deadline || signal?.aborted) {
         throw new DomainError('aborted', 'batch in progress, retry', { retryDelayMs: 1000 });
@@ -221,7 +225,7 @@ export class IdempotencyService {
     if (ttl >= 1 && done.response.length <= REPLAY_CACHE_BYTES / 16) this.responses.set(cacheKey(key), done, { ttl });
   }
 
-  private owned(key: BatchKey, owner: string, wireDigest: Buffer | undefined): OwnedBatch {
+  private owned(key: BatchKey, owner: string): OwnedBatch {
     let completed: FinishedBatch | undefined;
     const every = Math.max(50, Math.floor(this.settings.staleMs / 3));
     const timer = setInterval(() => {
@@ -236,7 +240,7 @@ export class IdempotencyService {
         if (!(await completeBatch(trx, key, owner, requestHash, response, this.settings.ttlMs))) {
           throw new DomainError('aborted', 'batch was taken over by another call, retry', { retryDelayMs: 1000 });
         }
-        completed = { kind: 'done', requestHash, response, wireDigest };
+        completed = { kind: 'done', requestHash, response };
       },
       release: async () => {
         completed = undefined;

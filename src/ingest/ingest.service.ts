@@ -76,9 +76,9 @@ export async function ingestBatch(
   const cache = options.dimensions ?? new DimensionCache(1000);
   let staged = new Map<string, bigint>();
   for (let attempt = 1; ; attempt++) {
-    staged = new Map<string, bigint>();
+    if (attempt > 1) staged = new Map<string, bigint>();
     try {
-      await transaction((trx, copy) => storeAll(trx, copy, staged));
+      await transaction(storeAll);
       break;
     } catch (err) {
       // A deadlock or serialization failure rolled everything back: the whole batch is retried.
@@ -89,7 +89,8 @@ export async function ingestBatch(
   cache.publish(staged);
   return { results, totalMessages };
 
-  async function storeAll(trx: Transaction<DB>, copy: CopyIn | undefined, staged: Map<string, bigint>): Promise<void> {
+  /** One attempt: everything in one transaction, dimension ids collected in this attempt's `staged`. */
+  async function storeAll(trx: Transaction<DB>, copy: CopyIn | undefined): Promise<void> {
     // Outside any savepoint: these ids hold for the whole transaction.
     await resolveBatchRefs(trx, owner.workspaceId, pending.map((p) => p.session), cache, staged);
     let rest = pending;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { Client } from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/config';
 import { plainTransactions } from '../../src/db/copy';
@@ -11,6 +10,7 @@ import { encodeMessages } from '../../src/ingest/repositories/message.copy';
 import { type Session, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { Rng, SessionGenerator } from '../helpers/session-gen';
+import { withAdmin } from '../helpers/test-database';
 
 /**
  * The bulk path writes messages with binary COPY on PostgreSQL. COPY exists
@@ -28,7 +28,7 @@ describe('PostgreSQL-only paths: messages by binary COPY, connection settings', 
   let database: Database;
 
   beforeAll(async () => {
-    await admin((c) => c.query(`CREATE DATABASE ${name}`));
+    await withAdmin(ADMIN_URL, (c) => c.query(`CREATE DATABASE ${name}`));
     const url = new URL(ADMIN_URL);
     url.pathname = `/${name}`;
     const config = loadConfig({ DATABASE_URL: url.toString() });
@@ -37,7 +37,7 @@ describe('PostgreSQL-only paths: messages by binary COPY, connection settings', 
   });
   afterAll(async () => {
     await database?.destroy();
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    await withAdmin(ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   });
 
   test('stores the same rows as the INSERT path, NUL, emoji, large content and int64 extremes included', async () => {
@@ -113,8 +113,8 @@ describe('PostgreSQL-only paths: messages by binary COPY, connection settings', 
   });
 
   /** Message rows without the ids that differ between the two sessions. */
-  async function messageRows(sessionId: string) {
-    const rows = await database.db
+  function messageRows(sessionId: string) {
+    return database.db
       .selectFrom('messages as m')
       .innerJoin('threads as t', 't.id', 'm.thread_id')
       .select([
@@ -140,16 +140,5 @@ describe('PostgreSQL-only paths: messages by binary COPY, connection settings', 
       .orderBy('t.source_thread_id')
       .orderBy('m.seq')
       .execute();
-    return rows;
   }
 });
-
-async function admin(fn: (c: Client) => Promise<unknown>): Promise<void> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await fn(client);
-  } finally {
-    await client.end();
-  }
-}

@@ -11,8 +11,8 @@ export interface CopyThread {
   readonly messages: readonly Message[];
 }
 
-/** Column order of the payload; created_at takes its default. */
-const COLUMNS = [
+/** Column order of the payload (and of the benchmark's baseline); created_at takes its default. */
+export const MESSAGE_COLUMNS = [
   'thread_id',
   'seq',
   'session_id',
@@ -33,7 +33,7 @@ const COLUMNS = [
   'metadata',
 ] as const;
 
-export const COPY_MESSAGES_SQL = `COPY messages (${COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+export const COPY_MESSAGES_SQL = `COPY messages (${MESSAGE_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
 
 /**
  * Appends the messages of threads created in this transaction with one
@@ -57,7 +57,7 @@ export function encodeMessages(threads: readonly CopyThread[]): Buffer[] {
     const threadId = BigInt(t.threadId);
     const sessionId = Buffer.from(t.sessionId.replace(/-/g, ''), 'hex');
     for (const m of t.messages) {
-      w.int16(COLUMNS.length);
+      w.int16(MESSAGE_COLUMNS.length);
       w.int64(threadId);
       w.int32(m.seq);
       w.bytes(sessionId);
@@ -83,7 +83,7 @@ export function encodeMessages(threads: readonly CopyThread[]): Buffer[] {
         for (let i = 0; i < 4; i++) w.null();
       }
       w.text(toolCallsJson(m.toolCalls));
-      w.textOrNull(toolResultJson(m.toolResult) ?? undefined);
+      w.textOrNull(toolResultJson(m.toolResult));
       w.bytes(m.rawData);
       w.text(metadataJson(m.metadata));
     }
@@ -150,8 +150,8 @@ class CopyWriter {
     this.o += 4 + n;
   }
 
-  textOrNull(s: string | undefined): void {
-    if (s === undefined) this.null();
+  textOrNull(s: string | null | undefined): void {
+    if (s === undefined || s === null) this.null();
     else this.text(s);
   }
 
