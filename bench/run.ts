@@ -211,7 +211,7 @@ async function main(options: BenchOptions): Promise<number> {
       RATE_LIMIT_REQUESTS_PER_MIN: '0',
       RATE_LIMIT_MESSAGES_PER_MIN: '0',
       // Metrics stay on (their cost is part of the service) on a free port.
-      METRICS_PORT: '0',
+      METRICS_PORT: '0', OTLP_HTTP_PORT: '0',
       ...options.serverEnv,
     };
     runNode(CLI, ['migrate'], serverEnv);

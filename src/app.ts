@@ -19,6 +19,10 @@ import { buildInfo } from './metrics/build-info';
 import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
 import { createMetricsServer, type MetricsServer } from './metrics/metrics-server';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
+import { createOtlpHttpServer, type OtlpHttpServer } from './otlp/otlp-http.server';
+import { logsExportHandler, logsService } from './otlp/logs-export.handler';
+import { unsupportedSignalServices } from './otlp/unsupported-signals';
+import { DimensionCache } from './ingest/dimension.cache';
 import { createProtection, type Protection } from './protect/protection';
 import { sessionQueryService } from './query/session-query.service';
 import { type Clock, systemClock } from './util/clock';
@@ -41,6 +45,8 @@ export interface App {
   readonly adminSocket: string | undefined;
   /** Rate limits, overload caps and the database health check (src/protect/). */
   readonly protection: Protection;
+  /** The OTLP/HTTP listener (POST /v1/logs), unless OTLP_HTTP_PORT=0. */
+  readonly otlpHttp: OtlpHttpServer | undefined;
   /** Stops the server gracefully, then closes the database. */
   stop(): Promise<void>;
 }
@@ -85,10 +91,23 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       metrics,
       onDatabaseAvailability: (available) => healthTarget?.setServing(available),
     });
+    // OTLP logs (src/otlp/): one handler for gRPC and HTTP, behind the same guard as ExportSessions.
+    const logsExport = logsExportHandler(
+      {
+        db: database.db,
+        transaction: database.transaction,
+        limits: config.ingest.limits,
+        dimensions: new DimensionCache(),
+        activity: collectorActivity,
+        metrics,
+      },
+      protection.guard,
+    );
+    const authenticator = overrides.authenticator ?? apiKeys;
     const server = createServer(config, {
       database,
       logger,
-      authenticator: overrides.authenticator ?? apiKeys,
+      authenticator,
       observer: prometheus,
       interceptors: [protection.interceptor],
       rpcTimeoutMs: config.protect.rpcTimeoutMs,
@@ -106,8 +125,23 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
           rpc,
         ),
         sessionQueryService({ database }, rpc),
+        logsService(logsExport, rpc),
+        ...unsupportedSignalServices(),
       ],
     });
+    const otlpHttp =
+      config.otlp.httpPort === undefined
+        ? undefined
+        : createOtlpHttpServer(
+            {
+              host: config.otlp.httpHost,
+              port: config.otlp.httpPort,
+              maxBodyBytes: config.grpc.maxReceiveMessageBytes,
+              retryDelayMs: config.protect.overloadRetryDelayMs,
+              shutdownGraceMs: config.shutdownGraceMs,
+            },
+            { logger, authenticator, handler: logsExport, metrics, admission: protection.admission },
+          );
     healthTarget = server;
     prometheus?.bindSources({
       inFlight: () => server.inFlight.size,
@@ -117,9 +151,10 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     const metricsServer = prometheus ? createMetricsServer(config.metrics, prometheus.registry, logger) : undefined;
     await server.start();
     try {
+      await otlpHttp?.start();
       await metricsServer?.start();
     } catch (err) {
-      await server.stop();
+      await Promise.all([server.stop(), otlpHttp?.stop()]);
       throw err;
     }
     protection.start();
@@ -140,12 +175,13 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       collectorActivity,
       adminSocket: admin?.socketPath,
       protection,
+      otlpHttp,
       stop: async () => {
         protection.stop();
         stopPurging();
         await admin?.stop();
         // Scrapes keep working while calls drain; the listener goes last.
-        await server.stop();
+        await Promise.all([server.stop(), otlpHttp?.stop()]);
         await metricsServer?.stop();
         await collectorActivity.close();
         await database.destroy();

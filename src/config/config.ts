@@ -119,6 +119,9 @@ const envSchema = z.object({
   OVERLOAD_RETRY_DELAY_MS: duration(0).default(1_000),
   DB_HEALTH_INTERVAL_MS: duration(50).default(5_000),
   RPC_TIMEOUT_MS: duration(0).default(120_000),
+  // OTLP/HTTP (src/otlp/): POST /v1/logs; OTLP over gRPC shares GRPC_PORT. 0 turns the HTTP listener off.
+  OTLP_HTTP_HOST: z.string().trim().min(1).optional(),
+  OTLP_HTTP_PORT: int(0, 65535).default(4318),
 });
 
 /** Size limits checked by the session validator (bytes are UTF-8 bytes). */
@@ -201,6 +204,12 @@ export interface Config {
     readonly failureWindowMs: number;
   };
   readonly protect: ProtectConfig;
+  readonly otlp: {
+    /** Defaults to GRPC_HOST. */
+    readonly httpHost: string;
+    /** The OTLP/HTTP listener's port; undefined: off (OTLP_HTTP_PORT=0). Tests set 0 here for a free port. */
+    readonly httpPort: number | undefined;
+  };
 }
 
 /** Rate limits, overload caps and database health checks (src/protect/). */
@@ -241,6 +250,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (e.TLS_CLIENT_CA_FILE !== undefined && e.TLS_CERT_FILE === undefined) {
     throw new ConfigError('TLS_CLIENT_CA_FILE', 'mTLS needs TLS_CERT_FILE and TLS_KEY_FILE as well');
+  }
+  if (e.OTLP_HTTP_PORT !== 0 && e.OTLP_HTTP_PORT === e.GRPC_PORT) {
+    throw new ConfigError('OTLP_HTTP_PORT', `must differ from GRPC_PORT (both ${e.GRPC_PORT}); OTLP over gRPC already uses GRPC_PORT`);
+  }
+  if (e.OTLP_HTTP_PORT !== 0 && e.METRICS_ENABLED && e.OTLP_HTTP_PORT === e.METRICS_PORT) {
+    throw new ConfigError('OTLP_HTTP_PORT', `must differ from METRICS_PORT (both ${e.METRICS_PORT})`);
   }
   return deepFreeze({
     grpc: {
@@ -307,6 +322,10 @@ export function loadConfig(env: Env = process.env): Config {
       overloadRetryDelayMs: e.OVERLOAD_RETRY_DELAY_MS,
       dbHealthIntervalMs: e.DB_HEALTH_INTERVAL_MS,
       rpcTimeoutMs: e.RPC_TIMEOUT_MS,
+    },
+    otlp: {
+      httpHost: e.OTLP_HTTP_HOST ?? e.GRPC_HOST,
+      httpPort: e.OTLP_HTTP_PORT === 0 ? undefined : e.OTLP_HTTP_PORT,
     },
   });
 }

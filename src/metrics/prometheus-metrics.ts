@@ -48,6 +48,8 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
   private readonly rateLimits: Counter<'limit'>;
   private readonly replays: Counter;
   private readonly overloads: Counter;
+  private readonly otlpRecords: Counter<'outcome'>;
+  private readonly otlpHttp: Counter<'status'>;
 
   constructor(build: BuildInfo) {
     const registers = [this.registry];
@@ -104,6 +106,19 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
       help: 'Calls refused with UNAVAILABLE because the in-flight or buffered-messages cap was reached',
       registers,
     });
+    this.otlpRecords = new Counter({
+      name: `${PREFIX}otlp_log_records_total`,
+      help: 'OTLP log records received, by outcome (accepted, or rejected in partial_success)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.otlpHttp = new Counter({
+      name: `${PREFIX}otlp_http_requests_total`,
+      help: 'OTLP/HTTP requests, by HTTP status code',
+      labelNames: ['status'],
+      registers,
+    });
+    for (const outcome of ['accepted', 'rejected']) this.otlpRecords.inc({ outcome }, 0);
     this.defineGauges(build);
     // Zero series exist from the start, so rate() and absent() behave.
     for (const s of [
@@ -162,6 +177,15 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
 
   overloaded(): void {
     this.overloads.inc();
+  }
+
+  otlpLogRecords(accepted: number, rejected: number): void {
+    if (accepted > 0) this.otlpRecords.inc({ outcome: 'accepted' }, accepted);
+    if (rejected > 0) this.otlpRecords.inc({ outcome: 'rejected' }, rejected);
+  }
+
+  otlpHttpRequest(status: number): void {
+    this.otlpHttp.inc({ status: String(status) });
   }
 
   private defineGauges(build: BuildInfo): void {

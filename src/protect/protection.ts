@@ -10,7 +10,10 @@ import { DatabaseHealth } from './database-health';
 import { IngestionGuard } from './ingestion-guard';
 
 /** Method-path prefixes of the services whose calls count as ingestions. */
-export const INGESTION_PATH_PREFIXES = ['/catsyphon.telemetry.v1.SessionIngestion/'];
+export const INGESTION_PATH_PREFIXES = [
+  '/catsyphon.telemetry.v1.SessionIngestion/',
+  '/opentelemetry.proto.collector.logs.v1.LogsService/',
+];
 
 export interface Protection {
   readonly guard: IngestionGuard;

@@ -39,7 +39,7 @@ describe('database outage: health, fast UNAVAILABLE, recovery without restart', 
     pg = await PrivatePostgres.create();
     const config = loadConfig({
       GRPC_HOST: '127.0.0.1',
-      METRICS_PORT: '0',
+      METRICS_PORT: '0', OTLP_HTTP_PORT: '0',
       GRPC_PORT: '0',
       DATABASE_URL: pg.url,
       DB_HEALTH_INTERVAL_MS: '100ms',
