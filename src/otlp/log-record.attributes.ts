@@ -29,7 +29,10 @@ export function jsonText(value: AttrValue): string {
 
 /** A value as metadata text: strings unchanged, everything else as JSON. */
 export function attributeText(value: AttrValue): string {
-  return typeof value === 'string' ? value : jsonText(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'bigint' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  return jsonText(value);
 }
 
 /**
@@ -53,7 +56,7 @@ export class Attributes {
   text(key: string): string | undefined {
     const v = this.values.get(key);
     if (v === undefined || v === null) return undefined;
-    const text = typeof v === 'string' ? v : typeof v === 'object' && !Buffer.isBuffer(v) ? jsonText(v) : String(v);
+    const text = attributeText(v);
     return text === '' ? undefined : text;
   }
 

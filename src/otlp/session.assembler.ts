@@ -8,6 +8,7 @@ import {
 } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { LogRecord } from '../../generated/opentelemetry/proto/logs/v1/logs';
 import type { MappedRecord, RecordInput, RejectedRecord } from './dialects/dialect';
+import { plainValue } from './log-record.attributes';
 
 const MAX_SEQ = 2147483647;
 const MS_PER_DAY = 86_400_000;
@@ -40,9 +41,16 @@ interface DraftSession {
   readonly threads: Map<string, DraftThread>;
 }
 
-/** A stable identity of a record: SHA-256 of its protobuf encoding (the same for JSON and protobuf senders). */
+/**
+ * A stable identity of a record: SHA-256 of its protobuf encoding, with an
+ * empty body dropped (OTel JS's JSON exporter sends `"body": {}` where its
+ * protobuf exporter sends nothing), so a record resent over another
+ * transport has the same identity.
+ */
 export function recordDigest(input: RecordInput): string {
-  return createHash('sha256').update(LogRecord.encode(input.record).finish()).digest('hex');
+  const { record } = input;
+  const canonical = record.body && plainValue(record.body) === null ? { ...record, body: undefined } : record;
+  return createHash('sha256').update(LogRecord.encode(canonical).finish()).digest('hex');
 }
 
 const utcDay = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 10);
