@@ -74,6 +74,7 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: duration(1).default(5_000),
   DB_STATEMENT_TIMEOUT_MS: duration(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   MAX_RECEIVE_MESSAGE_BYTES: int(1024).default(64 * 1024 * 1024),
   MAX_SESSIONS_PER_BATCH: int(1).default(1000),
   SHUTDOWN_GRACE_MS: duration(0).default(25_000),
@@ -183,6 +184,8 @@ export interface Config {
     readonly migrateOnStart: boolean;
   };
   readonly logLevel: string;
+  /** `auto`: readable lines when stdout is a terminal, JSON everywhere else. */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
   readonly shutdownGraceMs: number;
   readonly ingest: {
     readonly maxSessionsPerBatch: number;
@@ -288,6 +291,7 @@ export function loadConfig(env: Env = process.env): Config {
       migrateOnStart: e.MIGRATE_ON_START,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     ingest: {
       maxSessionsPerBatch: e.MAX_SESSIONS_PER_BATCH,
