@@ -140,7 +140,14 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
               retryDelayMs: config.protect.overloadRetryDelayMs,
               shutdownGraceMs: config.shutdownGraceMs,
             },
-            { logger, authenticator, handler: logsExport, metrics, admission: protection.admission },
+            {
+              logger,
+              authenticator,
+              handler: logsExport,
+              metrics,
+              admission: protection.admission,
+              tls: server.certificates && { certificates: server.certificates, mtls: config.tls?.clientCaFile !== undefined },
+            },
           );
     healthTarget = server;
     prometheus?.bindSources({

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { decodeStatusDetails } from '../grpc/retry-info';
 import type { Authenticator, RpcContext } from '../grpc/rpc';
 import { InFlightCalls } from '../grpc/rpc';
 import { toServiceError } from '../grpc/status';
+import type { ReloadingCertificateProvider } from '../grpc/tls';
 import type { Logger } from '../logging/logger';
 import type { IngestMetrics } from '../metrics/ingest-metrics';
 import type { Admission } from '../protect/admission';
@@ -31,6 +33,11 @@ export interface OtlpHttpDeps {
   readonly metrics: IngestMetrics;
   /** The concurrent-call cap shared with gRPC ingestion (MAX_CONCURRENT_INGESTIONS). */
   readonly admission?: Admission;
+  /**
+   * The gRPC server's certificates when TLS is on: OTLP/HTTP is then HTTPS
+   * with the same certificate (and client CA for mTLS), reloaded with it.
+   */
+  readonly tls?: { readonly certificates: ReloadingCertificateProvider; readonly mtls: boolean };
 }
 
 export interface OtlpHttpServer {
@@ -85,7 +92,7 @@ export function createOtlpHttpServer(options: OtlpHttpOptions, deps: OtlpHttpDep
   let port = -1;
   let stopping: Promise<void> | undefined;
 
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const leave = inFlight.enter();
     res.once('close', leave);
     handle(req, res).catch((err: unknown) => {
@@ -93,7 +100,9 @@ export function createOtlpHttpServer(options: OtlpHttpOptions, deps: OtlpHttpDep
       if (!res.headersSent) send(res, 'json', 500, { code: grpc.status.INTERNAL, message: 'internal error' });
       else res.destroy();
     });
-  });
+  };
+  const tls = deps.tls ? withCertificates(deps.tls, onRequest) : undefined;
+  const server: Server | TlsServer = tls?.server ?? createServer(onRequest);
   server.keepAliveTimeout = 65_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -187,13 +196,15 @@ export function createOtlpHttpServer(options: OtlpHttpOptions, deps: OtlpHttpDep
         server.listen(options.port, options.host, () => {
           server.removeListener('error', reject);
           port = (server.address() as AddressInfo).port;
-          logger.info({ host: options.host, port }, 'OTLP/HTTP server listening');
+          const scheme = deps.tls ? (deps.tls.mtls ? 'https (mtls)' : 'https') : 'http';
+          logger.info({ host: options.host, port, scheme }, 'OTLP/HTTP server listening');
           resolve(port);
         });
       }),
     stop: () => {
       stopping ??= (async () => {
         serving = false;
+        tls?.detach();
         if (!server.listening) return;
         await Promise.race([inFlight.idle(), new Promise((r) => setTimeout(r, options.shutdownGraceMs).unref())]);
         await new Promise<void>((resolve) => {
@@ -203,6 +214,39 @@ export function createOtlpHttpServer(options: OtlpHttpOptions, deps: OtlpHttpDep
         logger.info('OTLP/HTTP server stopped');
       })();
       return stopping;
+    },
+  };
+}
+
+/**
+ * An HTTPS server that follows the gRPC server's certificate provider: the
+ * current certificate (and client CA) at once, and every reload after.
+ */
+function withCertificates(
+  tls: NonNullable<OtlpHttpDeps['tls']>,
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+): { server: TlsServer; detach: () => void } {
+  let identity: { cert: Buffer; key: Buffer } | undefined;
+  let ca: Buffer | undefined;
+  const server = createTlsServer({ requestCert: tls.mtls, rejectUnauthorized: tls.mtls }, onRequest);
+  const apply = () => {
+    if (identity && (!tls.mtls || ca)) server.setSecureContext({ ...identity, ca });
+  };
+  const onIdentity = (update: { certificate: Buffer; privateKey: Buffer } | null) => {
+    if (update) identity = { cert: update.certificate, key: update.privateKey };
+    apply();
+  };
+  const onCa = (update: { caCertificate: Buffer } | null) => {
+    ca = update?.caCertificate;
+    apply();
+  };
+  tls.certificates.addIdentityCertificateListener(onIdentity);
+  if (tls.mtls) tls.certificates.addCaCertificateListener(onCa);
+  return {
+    server,
+    detach: () => {
+      tls.certificates.removeIdentityCertificateListener(onIdentity);
+      if (tls.mtls) tls.certificates.removeCaCertificateListener(onCa);
     },
   };
 }

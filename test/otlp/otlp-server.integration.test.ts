@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Assistant } from '../../generated/catsyphon/telemetry/v1/sessions';
@@ -89,6 +90,34 @@ describe('OTLP on the running server: reflection, health, the README example, sh
     expect(JSON.parse(body)).toEqual({});
     const { session } = await t.client.getSession('readme-example-1', Assistant.ASSISTANT_UNSPECIFIED);
     expect(session?.threads[0].messages.map((m) => m.content)).toEqual(['How do I add a column in Kysely?']);
+  });
+});
+
+/** A POST over HTTPS that trusts only the test CA. */
+function postTls(url: string, body: string, headers: Record<string, string>, ca: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: 'POST', headers, ca }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('OTLP/HTTP with TLS on', () => {
+  test('is HTTPS with the gRPC certificate; plaintext HTTP gets no answer', async () => {
+    const tlsDir = path.resolve(__dirname, '../fixtures/tls');
+    const t = await startOtlpApp({ TLS_CERT_FILE: `${tlsDir}/server.pem`, TLS_KEY_FILE: `${tlsDir}/server.key` });
+    try {
+      const port = t.app.otlpHttp?.port;
+      const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${t.apiKey}` };
+      const json = JSON.stringify({ resourceLogs: [] });
+      expect(await postTls(`https://localhost:${port}/v1/logs`, json, headers, readFileSync(`${tlsDir}/ca.pem`))).toBe(200);
+      await expect(post(`http://127.0.0.1:${port}/v1/logs`, json, headers)).rejects.toThrow();
+    } finally {
+      await t.close();
+    }
   });
 });
 
