@@ -257,6 +257,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.OTLP_HTTP_PORT !== 0 && e.OTLP_HTTP_PORT === e.GRPC_PORT) {
     throw new ConfigError('OTLP_HTTP_PORT', `must differ from GRPC_PORT (both ${e.GRPC_PORT}); OTLP over gRPC already uses GRPC_PORT`);
   }
+  if (e.OTLP_HTTP_PORT !== 0 && e.OTLP_HTTP_PORT === e.HEALTH_PORT) {
+    throw new ConfigError('OTLP_HTTP_PORT', `must differ from HEALTH_PORT (both ${e.HEALTH_PORT})`);
+  }
   if (e.OTLP_HTTP_PORT !== 0 && e.METRICS_ENABLED && e.OTLP_HTTP_PORT === e.METRICS_PORT) {
     throw new ConfigError('OTLP_HTTP_PORT', `must differ from METRICS_PORT (both ${e.METRICS_PORT})`);
   }

@@ -86,3 +86,31 @@ describe('durations', () => {
     expect(parseDuration(text)).toBeUndefined();
   });
 });
+
+describe('OTLP/HTTP settings', () => {
+  const variableOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return [err.variable, err.message];
+      throw err;
+    }
+    return undefined;
+  };
+
+  test('OTLP_HTTP_PORT defaults to 4318 on GRPC_HOST; 0 turns the listener off', () => {
+    expect(loadConfig({}).otlp).toEqual({ httpHost: '0.0.0.0', httpPort: 4318 });
+    expect(loadConfig({ GRPC_HOST: '127.0.0.1' }).otlp.httpHost).toBe('127.0.0.1');
+    expect(loadConfig({ OTLP_HTTP_HOST: '::1' }).otlp.httpHost).toBe('::1');
+    expect(loadConfig({ OTLP_HTTP_PORT: '0' }).otlp.httpPort).toBeUndefined();
+  });
+
+  test('invalid or clashing ports are named errors', () => {
+    expect(variableOf({ OTLP_HTTP_PORT: 'http' })?.[0]).toBe('OTLP_HTTP_PORT');
+    expect(variableOf({ OTLP_HTTP_PORT: '70000' })?.[0]).toBe('OTLP_HTTP_PORT');
+    expect(variableOf({ OTLP_HTTP_PORT: '4317' })).toEqual(['OTLP_HTTP_PORT', expect.stringContaining('must differ from GRPC_PORT')]);
+    expect(variableOf({ OTLP_HTTP_PORT: '9464' })?.[1]).toContain('METRICS_PORT');
+    expect(variableOf({ HEALTH_PORT: '4318' })?.[1]).toContain('HEALTH_PORT');
+    expect(variableOf({ OTLP_HTTP_PORT: '0', HEALTH_PORT: '4318' })).toBeUndefined();
+  });
+});
