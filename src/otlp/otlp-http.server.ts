@@ -94,7 +94,13 @@ export function createOtlpHttpServer(options: OtlpHttpOptions, deps: OtlpHttpDep
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const leave = inFlight.enter();
+    const started = process.hrtime.bigint();
     res.once('close', leave);
+    // One line per request, like the `rpc` line of gRPC calls.
+    res.once('finish', () => {
+      const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100;
+      logger.info({ method: req.method, path: req.url, status: res.statusCode, durationMs, peer: req.socket.remoteAddress }, 'otlp-http');
+    });
     handle(req, res).catch((err: unknown) => {
       logger.error({ err }, 'OTLP/HTTP request failed unexpectedly');
       if (!res.headersSent) send(res, 'json', 500, { code: grpc.status.INTERNAL, message: 'internal error' });
