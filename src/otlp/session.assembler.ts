@@ -24,7 +24,8 @@ export interface AssembledSession {
 
 interface DraftMessage {
   readonly seq: number;
-  readonly digest: string;
+  /** The record's digest, computed when first needed (records with an explicit seq rarely need it). */
+  readonly digest: () => string;
   readonly path: string;
   readonly mapped: MappedRecord;
 }
@@ -86,8 +87,9 @@ export function assembleSessions(
       drafts.set(key, draft);
     }
     for (const [k, v] of input.resource.entries()) draft.resource.set(k, v);
-    const digest = recordDigest(input);
-    const place = mapped.seq === undefined ? derivedPlace(mapped, digest) : { threadId: mapped.threadId, seq: mapped.seq };
+    let known: string | undefined;
+    const digest = () => (known ??= recordDigest(input));
+    const place = mapped.seq === undefined ? derivedPlace(mapped, digest()) : { threadId: mapped.threadId, seq: mapped.seq };
     let thread = draft.threads.get(place.threadId);
     if (!thread) {
       thread = { id: place.threadId, mapped, bySeq: new Map() };
@@ -97,9 +99,9 @@ export function assembleSessions(
     let taken = thread.bySeq.get(seq);
     if (mapped.seq === undefined) {
       // Another record on the same millisecond and slot: the next free seq.
-      while (taken && taken.digest !== digest && seq < MAX_SEQ) taken = thread.bySeq.get(++seq);
+      while (taken && taken.digest() !== digest() && seq < MAX_SEQ) taken = thread.bySeq.get(++seq);
     }
-    if (taken?.digest === digest) continue; // the same record twice in one export
+    if (taken && taken.digest() === digest()) continue; // the same record twice in one export
     if (taken) {
       rejected.push({
         path: input.path,
