@@ -2,17 +2,17 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema';
 import { type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { type DimensionCache, developerKey, modelKey, projectKey } from './dimension.cache';
-import { resolveBackingModel, resolveDeveloper, resolveProject } from './repositories/dimension.repository';
-import { insertFiles, insertMessages, type NewFileRow, type NewMessageRow } from './repositories/message.repository';
-import { upsertPlans } from './repositories/plan.repository';
+import { resolveBackingModel, resolveDeveloper, resolveProject } from '../sessions/dimension.repository';
+import { insertFiles, insertMessages, type NewFileRow, type NewMessageRow } from '../sessions/message.repository';
+import { upsertPlans } from '../sessions/plan.repository';
 import {
   insertSessionIfAbsent,
   lockSessionWithThreads,
   type SessionKey,
   type SessionRefs,
   updateSession,
-} from './repositories/session.repository';
-import { type NewThreadRow, threadKey, upsertThreads } from './repositories/thread.repository';
+} from '../sessions/session.repository';
+import { type NewThreadRow, threadKey, upsertThreads } from '../sessions/thread.repository';
 import {
   developerFingerprint,
   fileRows,
@@ -21,8 +21,8 @@ import {
   projectFingerprint,
   sessionFields,
   threadRow,
-} from './session.mapper';
-import { contiguousSeq, sessionNeedsUpdate, threadNeedsUpdate } from './session.merge';
+} from '../sessions/session.mapper';
+import { contiguousSeq, sessionNeedsUpdate, threadNeedsUpdate } from '../sessions/session.merge';
 import type { UnresolvedParent } from './session.validator';
 
 /** Who the sessions belong to. */

@@ -9,8 +9,8 @@ import {
   type GetSessionStatusResponse,
   SessionQueryServiceService,
 } from '../../generated/catsyphon/ingest/v1/query';
-import { threadProgress } from '../ingest/repositories/message.repository';
-import { findSession, type SessionKey } from '../ingest/repositories/session.repository';
+import { threadProgress } from '../sessions/message.repository';
+import { findSession, type SessionKey } from '../sessions/session.repository';
 import { readSession } from './session.reader';
 
 export const SESSION_QUERY = 'catsyphon.ingest.v1.SessionQueryService';

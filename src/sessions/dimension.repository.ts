@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
-import type { DB } from '../../db/schema';
-import type { BackingModel, Developer, Project } from '../../../generated/catsyphon/telemetry/v1/sessions';
-import { metadataJson } from '../session.mapper';
+import type { DB } from '../db/schema';
+import type { BackingModel, Developer, Project } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { metadataJson } from './session.mapper';
 
 /**
  * projects, developers and backing_models: immutable rows shared by sessions.

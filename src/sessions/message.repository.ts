@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { DB, MessageRow } from '../../db/schema';
-import type { fileRows, messageRow } from '../session.mapper';
+import type { DB, MessageRow } from '../db/schema';
+import type { fileRows, messageRow } from './session.mapper';
 import { chunked } from './chunks';
 
 export type NewMessageRow = ReturnType<typeof messageRow>;
