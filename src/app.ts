@@ -11,16 +11,17 @@ import { CollectorService } from './collectors/collector.service';
 import type { Config } from './config/config';
 import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
-import type { Authenticator } from './grpc/rpc';
+import type { Authenticator } from './identity/caller';
 import { createServer, type IngestServer } from './grpc/server';
-import { createIdempotencyService, type IngestionHandlers, ingestionService } from './ingest/ingestion.service';
+import { type IngestionHandlers, sessionIngestionGrpc } from './grpc/services/session-ingestion.grpc';
+import { sessionQueryGrpc } from './grpc/services/session-query.grpc';
+import { createIdempotencyService } from './ingest/idempotency.service';
 import type { Logger } from './logging/logger';
 import { buildInfo } from './metrics/build-info';
 import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
 import { createMetricsServer, type MetricsServer } from './metrics/metrics-server';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
 import { createProtection, type Protection } from './protect/protection';
-import { sessionQueryService } from './query/session-query.service';
 import { type Clock, systemClock } from './util/clock';
 
 export interface App {
@@ -86,14 +87,13 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       onDatabaseAvailability: (available) => healthTarget?.setServing(available),
     });
     const server = createServer(config, {
-      database,
       logger,
       authenticator: overrides.authenticator ?? apiKeys,
       observer: prometheus,
       interceptors: [protection.interceptor],
       rpcTimeoutMs: config.protect.rpcTimeoutMs,
       services: (rpc) => [
-        ingestionService(
+        sessionIngestionGrpc(
           config,
           {
             database,
@@ -105,7 +105,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
           },
           rpc,
         ),
-        sessionQueryService({ database }, rpc),
+        sessionQueryGrpc({ database }, rpc),
       ],
     });
     healthTarget = server;

@@ -9,7 +9,7 @@ import type {
 import { generateApiKey } from '../auth/api-key';
 import type { KeyHasher } from '../auth/key-hasher';
 import type { DB } from '../db/schema';
-import { DomainError, invalidArgument, notFound } from '../errors';
+import { DomainError, invalidArgument, notFound } from '../errors/domain-error';
 import type { Clock } from '../util/clock';
 import * as collectors from './collector.repository';
 import { toCollectorView, toWorkspaceView } from './collector.mapper';

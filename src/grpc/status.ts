@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { DomainError, type DomainErrorKind } from '../errors';
+import { DomainError, type DomainErrorKind } from '../errors/domain-error';
 import type { Logger } from '../logging/logger';
 import { isDatabaseUnavailable } from '../db/errors';
 import { encodeRetryInfoDetails } from './retry-info';

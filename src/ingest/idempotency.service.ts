@@ -1,8 +1,10 @@
 import { createHash, type Hash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
+import type { Config } from '../config/config';
+import type { Database } from '../db/database';
 import type { DB } from '../db/schema';
-import { DomainError } from '../errors';
+import { DomainError } from '../errors/domain-error';
 import type { Logger } from '../logging/logger';
 import { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 import {
@@ -284,3 +286,16 @@ export class IdempotencyService {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The idempotency store for a database, configured from Config.ingest. */
+export function createIdempotencyService(config: Config, database: Database, deps: { readonly logger: Logger }) {
+  return new IdempotencyService(
+    database.db,
+    {
+      ttlMs: config.ingest.idempotencyTtlMs,
+      waitMs: config.ingest.idempotencyWaitMs,
+      staleMs: config.ingest.idempotencyStaleMs,
+    },
+    deps.logger,
+  );
+}

@@ -1,7 +1,7 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ProtectConfig } from '../config/config';
-import { DomainError } from '../errors';
-import type { Caller } from '../grpc/rpc';
+import { DomainError } from '../errors/domain-error';
+import type { Caller } from '../identity/caller';
 import type { IngestMetrics, RateLimitKind } from '../metrics/ingest-metrics';
 
 /** How many minutes one burst allowance lasts before it refills. */
