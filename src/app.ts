@@ -4,7 +4,7 @@ import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import {
   type CollectorActivityRecorder,
   createCollectorActivityRecorder,
-} from './auth/collector-activity.recorder';
+} from './collectors/collector-activity.recorder';
 import { bcryptKeyHasher, type KeyHasher } from './auth/key-hasher';
 import { logFirstCollectorHint } from './collectors/first-collector.hint';
 import { CollectorService } from './collectors/collector.service';

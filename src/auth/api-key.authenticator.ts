@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { type CollectorCredentials, findCredentialsByPrefix } from '../collectors/collector.repository';
+import { type CollectorCredentials, findCredentialsByPrefix } from './credentials.repository';
 import type { DB } from '../db/schema';
 import { DomainError, unauthenticated } from '../errors/domain-error';
 import type { Authenticator, Caller, RequestHeaders } from '../identity/caller';

@@ -1,5 +1,5 @@
 import type { CollectorInfo } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { createCollectorActivityRecorder } from '../../src/auth/collector-activity.recorder';
+import { createCollectorActivityRecorder } from '../../src/collectors/collector-activity.recorder';
 import { recordCollectorSeen } from '../../src/collectors/collector.repository';
 import type { Caller } from '../../src/identity/caller';
 import { FakeClock } from '../helpers/auth-fixtures';
