@@ -13,7 +13,9 @@ import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
 import type { Authenticator } from './identity/caller';
 import { createServer, type IngestServer } from './grpc/server';
-import { type IngestionHandlers, sessionIngestionGrpc } from './grpc/services/session-ingestion.grpc';
+import type { StatusPolicy } from './grpc/status';
+import { admissionInterceptor } from './grpc/admission.interceptor';
+import { type IngestionHandlers, SESSION_INGESTION, sessionIngestionGrpc } from './grpc/services/session-ingestion.grpc';
 import { sessionQueryGrpc } from './grpc/services/session-query.grpc';
 import { createIdempotencyService } from './ingest/idempotency.service';
 import type { Logger } from './logging/logger';
@@ -67,6 +69,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
   try {
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
     const clock = overrides.clock ?? systemClock;
+    const statusPolicy: StatusPolicy = { unavailableRetryDelayMs: config.protect.overloadRetryDelayMs };
     const hasher = overrides.keyHasher ?? bcryptKeyHasher(config.auth.bcryptCost);
     const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
     const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
@@ -90,7 +93,14 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       logger,
       authenticator: overrides.authenticator ?? apiKeys,
       observer: prometheus,
-      interceptors: [protection.interceptor],
+      interceptors: [
+        admissionInterceptor({
+          admission: protection.admission,
+          pathPrefixes: [`/${SESSION_INGESTION}/`],
+          statusPolicy,
+          logger,
+        }),
+      ],
       rpcTimeoutMs: config.protect.rpcTimeoutMs,
       services: (rpc) => [
         sessionIngestionGrpc(
@@ -125,7 +135,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     if (isOnDiskPglite(config.database)) {
-      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger).catch((err) => {
+      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, statusPolicy).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
         return undefined;
       });

@@ -5,13 +5,15 @@ import { DomainError } from '../errors/domain-error';
 import type { CallContext, ClientStreamHandler, UnaryHandler } from '../identity/call-context';
 import type { Authenticator } from '../identity/caller';
 import type { RpcObserver } from '../metrics/rpc-observer';
-import { toServiceError } from './status';
+import { type StatusPolicy, toServiceError } from './status';
 import { decodedChunks, decodedOrThrow, type UndecodableMessage } from './undecodable';
 
 export interface RpcDeps {
   readonly logger: Logger;
   readonly authenticator: Authenticator;
   readonly observer?: RpcObserver;
+  /** Retry delays of errors mapped to statuses. */
+  readonly statusPolicy: StatusPolicy;
   /** Tracks in-flight calls so shutdown can wait for them. */
   readonly inFlight?: InFlightCalls;
   /**
@@ -82,7 +84,7 @@ async function runCall<Res>(
     const value = await withTimeout(invoke(ctx), deps.timeoutMs, abort);
     respond(null, value);
   } catch (err) {
-    const status = toServiceError(err, callLogger());
+    const status = toServiceError(err, callLogger(), deps.statusPolicy);
     code = status.code ?? grpc.status.UNKNOWN;
     respond(status);
   } finally {

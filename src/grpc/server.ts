@@ -115,6 +115,7 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
     logger: deps.logger,
     authenticator: deps.authenticator,
     observer: deps.observer,
+    statusPolicy: { unavailableRetryDelayMs: config.protect.overloadRetryDelayMs },
     inFlight,
     timeoutMs: deps.rpcTimeoutMs,
   };

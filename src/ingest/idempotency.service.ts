@@ -24,6 +24,8 @@ export interface IdempotencySettings {
   readonly waitMs: number;
   /** Heartbeat age after which an in_progress batch may be taken over. */
   readonly staleMs: number;
+  /** RetryInfo delay of ABORTED (the batch is held by another call). */
+  readonly retryDelayMs: number;
 }
 
 /** This call owns the batch: it ingests, then completes (or releases) it. */
@@ -216,7 +218,7 @@ export class IdempotencyService {
         return this.owned(key, owner);
       }
       if (Date.now() >= deadline || signal?.aborted) {
-        throw new DomainError('aborted', 'batch in progress, retry', { retryDelayMs: 1000 });
+        throw new DomainError('aborted', 'batch in progress, retry', { retryDelayMs: this.settings.retryDelayMs });
       }
       await sleep(POLL_MS);
     }
@@ -240,7 +242,9 @@ export class IdempotencyService {
       kind: 'owned',
       complete: async (trx, requestHash, response) => {
         if (!(await completeBatch(trx, key, owner, requestHash, response, this.settings.ttlMs))) {
-          throw new DomainError('aborted', 'batch was taken over by another call, retry', { retryDelayMs: 1000 });
+          throw new DomainError('aborted', 'batch was taken over by another call, retry', {
+            retryDelayMs: this.settings.retryDelayMs,
+          });
         }
         completed = { kind: 'done', requestHash, response };
       },
@@ -295,6 +299,7 @@ export function createIdempotencyService(config: Config, database: Database, dep
       ttlMs: config.ingest.idempotencyTtlMs,
       waitMs: config.ingest.idempotencyWaitMs,
       staleMs: config.ingest.idempotencyStaleMs,
+      retryDelayMs: config.ingest.idempotencyRetryDelayMs,
     },
     deps.logger,
   );

@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IngestLimits } from '../config/config';
 import type { CopyIn, TransactionRunner } from '../db/copy';
-import { isDatabaseUnavailable } from '../db/errors';
+import { isDatabaseUnavailable, isTransientConflict } from '../db/errors';
 import type { DB } from '../db/schema';
 import type { Logger } from '../logging/logger';
 import { ErrorCode, type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
@@ -133,12 +133,6 @@ export async function ingestBatch(
 
 /** Attempts of a batch transaction that keeps hitting deadlocks or serialization failures. */
 const MAX_ATTEMPTS = 3;
-
-/** A deadlock (40P01) or serialization failure (40001): retrying the transaction may succeed. */
-function isTransientConflict(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001';
-}
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown };
 

@@ -28,7 +28,7 @@ function statusOf(fn: () => unknown): Partial<grpc.StatusObject> {
     fn();
   } catch (err) {
     expect(err).toBeInstanceOf(DomainError);
-    return toServiceError(err, captureLogger().logger);
+    return toServiceError(err, captureLogger().logger, { unavailableRetryDelayMs: 1_000 });
   }
   throw new Error('expected a DomainError');
 }
