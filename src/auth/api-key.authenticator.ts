@@ -73,7 +73,7 @@ export class ApiKeyAuthenticator implements Authenticator {
 
   async authenticate(metadata: RequestHeaders, peer: string): Promise<Caller> {
     const bearer = bearerKey(metadata);
-    if ('refused' in bearer) throw this.refuse(bearer.refused);
+    if (bearer.kind === 'refused') throw this.refuse(bearer.reason);
     const { key } = bearer;
     const digest = keyDigest(key);
     const cached = this.verified.get(digest);
@@ -171,10 +171,12 @@ function toVerifiedKey(row: CollectorCredentials): VerifiedKey {
 }
 
 /** The key of a single well-formed `authorization: Bearer <key>` header, else why there is none. */
-function bearerKey(metadata: RequestHeaders): { key: string } | { refused: 'missing' | 'malformed' } {
+function bearerKey(
+  metadata: RequestHeaders,
+): { kind: 'key'; key: string } | { kind: 'refused'; reason: 'missing' | 'malformed' } {
   const values = metadata.get('authorization');
-  if (values.length === 0) return { refused: 'missing' };
-  if (values.length !== 1 || typeof values[0] !== 'string') return { refused: 'malformed' };
+  if (values.length === 0) return { kind: 'refused', reason: 'missing' };
+  if (values.length !== 1 || typeof values[0] !== 'string') return { kind: 'refused', reason: 'malformed' };
   const match = BEARER.exec(values[0].trim());
-  return match && isWellFormedApiKey(match[1]) ? { key: match[1] } : { refused: 'malformed' };
+  return match && isWellFormedApiKey(match[1]) ? { kind: 'key', key: match[1] } : { kind: 'refused', reason: 'malformed' };
 }

@@ -197,7 +197,7 @@ export class IdempotencyService {
         return cached;
       }
       const seen = await claimOrFind(this.db, key, requestHash ?? EMPTY, owner, this.settings.ttlMs, this.settings.staleMs);
-      if (seen.claimed) return this.owned(key, owner);
+      if (seen.kind === 'claimed') return this.owned(key, owner);
       const row = seen.record;
       if (!row) continue;
       if (row.expired) {
