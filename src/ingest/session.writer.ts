@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema';
 import { type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { type DimensionCache, developerKey, modelKey, projectKey } from './dimension.cache';
-import { resolveBackingModel, resolveDeveloper, resolveProject } from '../sessions/dimension.repository';
+import { resolveDimension } from '../sessions/dimension.repository';
 import { insertFiles, insertMessages, type NewFileRow, type NewMessageRow } from '../sessions/message.repository';
 import { upsertPlans } from '../sessions/plan.repository';
 import {
@@ -14,11 +14,14 @@ import {
 } from '../sessions/session.repository';
 import { type NewThreadRow, threadKey, upsertThreads } from '../sessions/thread.repository';
 import {
+  backingModelRow,
   developerFingerprint,
+  developerRow,
   fileRows,
   messageRow,
   planRow,
   projectFingerprint,
+  projectRow,
   sessionFields,
   threadRow,
 } from '../sessions/session.mapper';
@@ -46,18 +49,26 @@ function dimensionsOf(trx: Kysely<DB>, workspaceId: string, s: Session) {
   const { project, developer, backingModel: model } = s;
   if (project) {
     const fp = projectFingerprint(project);
-    out.push({ key: projectKey(workspaceId, fp), column: 'project_id', resolve: () => resolveProject(trx, workspaceId, project, fp) });
+    out.push({
+      key: projectKey(workspaceId, fp),
+      column: 'project_id',
+      resolve: () => resolveDimension(trx, 'projects', projectRow(workspaceId, project, fp)),
+    });
   }
   if (developer) {
     const fp = developerFingerprint(developer);
     out.push({
       key: developerKey(workspaceId, fp),
       column: 'developer_id',
-      resolve: () => resolveDeveloper(trx, workspaceId, developer, fp),
+      resolve: () => resolveDimension(trx, 'developers', developerRow(workspaceId, developer, fp)),
     });
   }
   if (model) {
-    out.push({ key: modelKey(model.provider, model.modelId), column: 'backing_model_id', resolve: () => resolveBackingModel(trx, model) });
+    out.push({
+      key: modelKey(model.provider, model.modelId),
+      column: 'backing_model_id',
+      resolve: () => resolveDimension(trx, 'backing_models', backingModelRow(model)),
+    });
   }
   return out;
 }

@@ -1,7 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import type { DB } from '../db/schema';
-import type { BackingModel, Developer, Project } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { metadataJson } from './session.mapper';
 
 /**
  * projects, developers and backing_models: immutable rows shared by sessions.
@@ -10,80 +8,40 @@ import { metadataJson } from './session.mapper';
  * statement sees neither; a plain select (new snapshot) then finds it.
  */
 
-type IdRow = { id: bigint };
+/** Each dimension table and its natural key (its unique constraint). */
+const NATURAL_KEYS = {
+  projects: ['workspace_id', 'fingerprint'],
+  developers: ['workspace_id', 'fingerprint'],
+  backing_models: ['provider', 'model_id'],
+} as const;
 
-export async function resolveProject(
-  db: Kysely<DB>,
-  workspaceId: string,
-  project: Project,
-  fingerprint: Buffer,
-): Promise<bigint> {
-  const row = await sql<IdRow>`
+export type DimensionTable = keyof typeof NATURAL_KEYS;
+export type DimensionRow<T extends DimensionTable> = Required<Omit<Insertable<DB[T]>, 'id' | 'created_at'>>;
+
+type IdRow = { id: bigint | number | string };
+
+/** The id of the row with `row`'s natural key, inserted if absent. */
+export async function resolveDimension<T extends DimensionTable>(db: Kysely<DB>, table: T, row: DimensionRow<T>): Promise<bigint> {
+  const values = row as Record<string, unknown>;
+  const columns = Object.keys(values);
+  const key = NATURAL_KEYS[table];
+  const matches = sql.join(
+    key.map((column) => sql`${sql.ref(column)} = ${values[column]}`),
+    sql` AND `,
+  );
+  const found = await sql<IdRow>`
     WITH ins AS (
-      INSERT INTO projects (workspace_id, path, name, metadata, fingerprint)
-      VALUES (${workspaceId}, ${project.path}, ${project.name}, ${metadataJson(project.metadata)}, ${fingerprint})
-      ON CONFLICT (workspace_id, fingerprint) DO NOTHING
+      INSERT INTO ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
+      VALUES (${sql.join(columns.map((c) => values[c]))})
+      ON CONFLICT (${sql.join(key.map((c) => sql.ref(c)))}) DO NOTHING
       RETURNING id)
     SELECT id FROM ins
     UNION ALL
-    SELECT id FROM projects WHERE workspace_id = ${workspaceId} AND fingerprint = ${fingerprint}
+    SELECT id FROM ${sql.table(table)} WHERE ${matches}
     LIMIT 1`.execute(db);
-  if (row.rows[0]) return row.rows[0].id;
-  const again = await db
-    .selectFrom('projects')
-    .select('id')
-    .where('workspace_id', '=', workspaceId)
-    .where('fingerprint', '=', fingerprint)
-    .executeTakeFirstOrThrow();
-  return BigInt(again.id as unknown as bigint);
-}
-
-export async function resolveDeveloper(
-  db: Kysely<DB>,
-  workspaceId: string,
-  developer: Developer,
-  fingerprint: Buffer,
-): Promise<bigint> {
-  const email = developer.email ?? null;
-  const row = await sql<IdRow>`
-    WITH ins AS (
-      INSERT INTO developers (workspace_id, username, email, metadata, fingerprint)
-      VALUES (${workspaceId}, ${developer.username}, ${email}, ${metadataJson(developer.metadata)}, ${fingerprint})
-      ON CONFLICT (workspace_id, fingerprint) DO NOTHING
-      RETURNING id)
-    SELECT id FROM ins
-    UNION ALL
-    SELECT id FROM developers WHERE workspace_id = ${workspaceId} AND fingerprint = ${fingerprint}
-    LIMIT 1`.execute(db);
-  if (row.rows[0]) return row.rows[0].id;
-  const again = await db
-    .selectFrom('developers')
-    .select('id')
-    .where('workspace_id', '=', workspaceId)
-    .where('fingerprint', '=', fingerprint)
-    .executeTakeFirstOrThrow();
-  return BigInt(again.id as unknown as bigint);
-}
-
-export async function resolveBackingModel(db: Kysely<DB>, model: BackingModel): Promise<bigint> {
-  const row = await sql<IdRow>`
-    WITH ins AS (
-      INSERT INTO backing_models (provider, model_id, display_name)
-      VALUES (${model.provider}, ${model.modelId}, ${model.displayName ?? null})
-      ON CONFLICT (provider, model_id) DO NOTHING
-      RETURNING id)
-    SELECT id FROM ins
-    UNION ALL
-    SELECT id FROM backing_models WHERE provider = ${model.provider} AND model_id = ${model.modelId}
-    LIMIT 1`.execute(db);
-  if (row.rows[0]) return row.rows[0].id;
-  const again = await db
-    .selectFrom('backing_models')
-    .select('id')
-    .where('provider', '=', model.provider)
-    .where('model_id', '=', model.modelId)
-    .executeTakeFirstOrThrow();
-  return BigInt(again.id as unknown as bigint);
+  const id = found.rows[0]?.id ?? (await sql<IdRow>`SELECT id FROM ${sql.table(table)} WHERE ${matches}`.execute(db)).rows[0]?.id;
+  if (id === undefined) throw new Error(`${table} row vanished while being resolved`);
+  return BigInt(id);
 }
 
 export interface DimensionRows {
