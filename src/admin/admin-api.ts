@@ -13,16 +13,6 @@ import type {
   WorkspaceView,
 } from '../collectors/collector.views';
 
-export type {
-  CollectorRateLimits,
-  CollectorStatus,
-  CollectorView,
-  CreateCollectorInput,
-  IssuedKey,
-  UpdateCollectorInput,
-  WorkspaceView,
-} from '../collectors/collector.views';
-
 export interface AdminApi {
   /** Where the operations run: directly on the database, or on a running server. */
   readonly via: 'database' | 'server';
