@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/config';
 import { openDatabase } from '../../src/db/database';
 import type { DB } from '../../src/db/schema';
 import { createHash } from 'node:crypto';
-import { hashSessions } from '../../src/ingest/idempotency.service';
+import { hashSessions } from '../../src/ingest/request-hash';
 import { ingestBatch } from '../../src/ingest/ingest.service';
 import { encodeMessages } from '../../src/sessions/message.copy';
 import { messageRow, sessionFields, threadRow } from '../../src/sessions/session.mapper';

@@ -2,7 +2,7 @@ import type { CallContext } from '../identity/call-context';
 import type { ExportSessionsRequest, ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { BatchTally, encodeResponse } from './batch-response';
 import { peekOf } from './export-request.peek';
-import { hashSessions } from './idempotency.service';
+import { hashSessions } from './request-hash';
 import { checkBatchId, checkSessionCount } from './batch-request.checks';
 import { admitCollector, recordCommitted } from './export.accounting';
 import type { ExportDeps } from './export.deps';

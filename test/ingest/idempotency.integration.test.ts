@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { ignoreCollectorActivity } from '../../src/auth/collector-info';
 import { loadConfig } from '../../src/config/config';
 import { createServer, type IngestServer } from '../../src/grpc/server';
-import { hashSessions } from '../../src/ingest/idempotency.service';
+import { hashSessions } from '../../src/ingest/request-hash';
 import { sessionIngestionGrpc } from '../../src/grpc/services/session-ingestion.grpc';
 import { createIdempotencyService } from '../../src/ingest/idempotency.service';
 import { ExportSessionsRequest, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';

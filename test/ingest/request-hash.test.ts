@@ -1,4 +1,4 @@
-import { hashSessions, SessionHasher } from '../../src/ingest/idempotency.service';
+import { hashSessions, SessionHasher } from '../../src/ingest/request-hash';
 import type { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { makeSession } from '../helpers/session-factory';
 
