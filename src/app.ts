@@ -13,7 +13,7 @@ import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
 import type { Authenticator } from './identity/caller';
 import { createServer, type IngestServer } from './grpc/server';
-import type { StatusPolicy } from './grpc/status';
+import { statusPolicyOf } from './grpc/status';
 import { admissionInterceptor } from './grpc/admission.interceptor';
 import { type IngestionHandlers, SESSION_INGESTION, sessionIngestionGrpc } from './grpc/services/session-ingestion.grpc';
 import { sessionQueryGrpc } from './grpc/services/session-query.grpc';
@@ -69,7 +69,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
   try {
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
     const clock = overrides.clock ?? systemClock;
-    const statusPolicy: StatusPolicy = { unavailableRetryDelayMs: config.protect.overloadRetryDelayMs };
+    const statusPolicy = statusPolicyOf(config);
     const hasher = overrides.keyHasher ?? bcryptKeyHasher(config.auth.bcryptCost);
     const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
     const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;

@@ -3,6 +3,7 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Config } from '../config/config';
 import type { Logger } from '../logging/logger';
 import { addReflection } from './reflection';
+import { statusPolicyOf } from './status';
 import type { Authenticator } from '../identity/caller';
 import type { RpcObserver } from '../metrics/rpc-observer';
 import { InFlightCalls, type RpcDeps } from './rpc';
@@ -115,7 +116,7 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
     logger: deps.logger,
     authenticator: deps.authenticator,
     observer: deps.observer,
-    statusPolicy: { unavailableRetryDelayMs: config.protect.overloadRetryDelayMs },
+    statusPolicy: statusPolicyOf(config),
     inFlight,
     timeoutMs: deps.rpcTimeoutMs,
   };

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import type { Config } from '../config/config';
 import { DomainError, type DomainErrorKind } from '../errors/domain-error';
 import type { Logger } from '../logging/logger';
 import { isDatabaseUnavailable } from '../db/errors';
@@ -21,6 +22,10 @@ const STATUS_BY_KIND: Record<DomainErrorKind, grpc.status> = {
 export interface StatusPolicy {
   /** RetryInfo delay of UNAVAILABLE when the database is lost mid-call (OVERLOAD_RETRY_DELAY_MS). */
   readonly unavailableRetryDelayMs: number;
+}
+
+export function statusPolicyOf(config: Pick<Config, 'protect'>): StatusPolicy {
+  return { unavailableRetryDelayMs: config.protect.overloadRetryDelayMs };
 }
 
 /**
