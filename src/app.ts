@@ -4,23 +4,26 @@ import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import {
   type CollectorActivityRecorder,
   createCollectorActivityRecorder,
-} from './auth/collector-activity.recorder';
+} from './collectors/collector-activity.recorder';
 import { bcryptKeyHasher, type KeyHasher } from './auth/key-hasher';
 import { logFirstCollectorHint } from './collectors/first-collector.hint';
 import { CollectorService } from './collectors/collector.service';
 import type { Config } from './config/config';
 import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
-import type { Authenticator } from './grpc/rpc';
+import type { Authenticator } from './identity/caller';
 import { createServer, type IngestServer } from './grpc/server';
-import { createIdempotencyService, type IngestionHandlers, ingestionService } from './ingest/ingestion.service';
+import { statusPolicyOf } from './grpc/status';
+import { admissionInterceptor } from './grpc/admission.interceptor';
+import { type IngestionHandlers, SESSION_INGESTION, sessionIngestionGrpc } from './grpc/services/session-ingestion.grpc';
+import { sessionQueryGrpc } from './grpc/services/session-query.grpc';
+import { createIdempotencyService } from './ingest/idempotency.service';
 import type { Logger } from './logging/logger';
 import { buildInfo } from './metrics/build-info';
 import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
 import { createMetricsServer, type MetricsServer } from './metrics/metrics-server';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
 import { createProtection, type Protection } from './protect/protection';
-import { sessionQueryService } from './query/session-query.service';
 import { type Clock, systemClock } from './util/clock';
 
 export interface App {
@@ -66,6 +69,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
   try {
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
     const clock = overrides.clock ?? systemClock;
+    const statusPolicy = statusPolicyOf(config);
     const hasher = overrides.keyHasher ?? bcryptKeyHasher(config.auth.bcryptCost);
     const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
     const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
@@ -86,14 +90,20 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       onDatabaseAvailability: (available) => healthTarget?.setServing(available),
     });
     const server = createServer(config, {
-      database,
       logger,
       authenticator: overrides.authenticator ?? apiKeys,
       observer: prometheus,
-      interceptors: [protection.interceptor],
+      interceptors: [
+        admissionInterceptor({
+          admission: protection.admission,
+          pathPrefixes: [`/${SESSION_INGESTION}/`],
+          statusPolicy,
+          logger,
+        }),
+      ],
       rpcTimeoutMs: config.protect.rpcTimeoutMs,
       services: (rpc) => [
-        ingestionService(
+        sessionIngestionGrpc(
           config,
           {
             database,
@@ -105,7 +115,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
           },
           rpc,
         ),
-        sessionQueryService({ database }, rpc),
+        sessionQueryGrpc({ database }, rpc),
       ],
     });
     healthTarget = server;
@@ -125,7 +135,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     if (isOnDiskPglite(config.database)) {
-      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger).catch((err) => {
+      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, statusPolicy).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
         return undefined;
       });
