@@ -4,27 +4,30 @@ import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import {
   type CollectorActivityRecorder,
   createCollectorActivityRecorder,
-} from './auth/collector-activity.recorder';
+} from './collectors/collector-activity.recorder';
 import { bcryptKeyHasher, type KeyHasher } from './auth/key-hasher';
 import { logFirstCollectorHint } from './collectors/first-collector.hint';
 import { CollectorService } from './collectors/collector.service';
 import type { Config } from './config/config';
 import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
-import type { Authenticator } from './grpc/rpc';
+import type { Authenticator } from './identity/caller';
 import { createServer, type IngestServer } from './grpc/server';
-import { createIdempotencyService, type IngestionHandlers, ingestionService } from './ingest/ingestion.service';
+import { statusPolicyOf } from './grpc/status';
+import { admissionInterceptor } from './grpc/admission.interceptor';
+import { type IngestionHandlers, SESSION_INGESTION, sessionIngestionGrpc } from './grpc/services/session-ingestion.grpc';
+import { sessionQueryGrpc } from './grpc/services/session-query.grpc';
+import { createIdempotencyService } from './ingest/idempotency.service';
 import type { Logger } from './logging/logger';
 import { buildInfo } from './metrics/build-info';
 import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
 import { createMetricsServer, type MetricsServer } from './metrics/metrics-server';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
 import { createOtlpHttpServer, type OtlpHttpServer } from './otlp/otlp-http.server';
-import { logsExportHandler, logsService } from './otlp/logs-export.handler';
+import { LOGS_SERVICE, logsExportHandler, logsService } from './otlp/logs-export.handler';
 import { unsupportedSignalServices } from './otlp/unsupported-signals';
 import { DimensionCache } from './ingest/dimension.cache';
 import { createProtection, type Protection } from './protect/protection';
-import { sessionQueryService } from './query/session-query.service';
 import { type Clock, systemClock } from './util/clock';
 
 export interface App {
@@ -72,6 +75,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
   try {
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
     const clock = overrides.clock ?? systemClock;
+    const statusPolicy = statusPolicyOf(config);
     const hasher = overrides.keyHasher ?? bcryptKeyHasher(config.auth.bcryptCost);
     const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
     const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
@@ -105,14 +109,20 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     );
     const authenticator = overrides.authenticator ?? apiKeys;
     const server = createServer(config, {
-      database,
       logger,
       authenticator,
       observer: prometheus,
-      interceptors: [protection.interceptor],
+      interceptors: [
+        admissionInterceptor({
+          admission: protection.admission,
+          pathPrefixes: [`/${SESSION_INGESTION}/`, `/${LOGS_SERVICE}/`],
+          statusPolicy,
+          logger,
+        }),
+      ],
       rpcTimeoutMs: config.protect.rpcTimeoutMs,
       services: (rpc) => [
-        ingestionService(
+        sessionIngestionGrpc(
           config,
           {
             database,
@@ -124,7 +134,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
           },
           rpc,
         ),
-        sessionQueryService({ database }, rpc),
+        sessionQueryGrpc({ database }, rpc),
         logsService(logsExport, rpc),
         ...unsupportedSignalServices(),
       ],
@@ -146,6 +156,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
               handler: logsExport,
               metrics,
               admission: protection.admission,
+              statusPolicy,
               tls: server.certificates && { certificates: server.certificates, mtls: config.tls?.clientCaFile !== undefined },
             },
           );
@@ -167,7 +178,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     if (isOnDiskPglite(config.database)) {
-      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger).catch((err) => {
+      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, statusPolicy).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
         return undefined;
       });

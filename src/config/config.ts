@@ -195,6 +195,8 @@ export interface Config {
     /** An in_progress batch whose heartbeat is older than this may be taken over. */
     readonly idempotencyStaleMs: number;
     readonly idempotencyPurgeIntervalMs: number;
+    /** RetryInfo delay of ABORTED when another call holds (or took over) the same batch_id. */
+    readonly idempotencyRetryDelayMs: number;
     /** Sessions per transaction on ExportSessionsStream. */
     readonly streamChunkSessions: number;
     readonly limits: IngestLimits;
@@ -232,6 +234,9 @@ export interface ProtectConfig {
   /** The longest a unary RPC may run on the server; 0 turns the server-side deadline off. */
   readonly rpcTimeoutMs: number;
 }
+
+/** Not a variable (yet): how long a client waits before retrying a batch another call holds. */
+const IDEMPOTENCY_RETRY_DELAY_MS = 1_000;
 
 /** Parses and validates the environment once; the result is deeply frozen. */
 export function loadConfig(env: Env = process.env): Config {
@@ -302,6 +307,7 @@ export function loadConfig(env: Env = process.env): Config {
       idempotencyWaitMs: e.IDEMPOTENCY_WAIT_MS,
       idempotencyStaleMs: e.IDEMPOTENCY_STALE_MS,
       idempotencyPurgeIntervalMs: e.IDEMPOTENCY_PURGE_INTERVAL_MS,
+      idempotencyRetryDelayMs: IDEMPOTENCY_RETRY_DELAY_MS,
       streamChunkSessions: e.INGEST_STREAM_CHUNK_SESSIONS,
       limits: {
         maxStringBytes: e.MAX_STRING_BYTES,

@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError } from '../errors';
-import type { RpcContext } from '../grpc/rpc';
+import { DomainError } from '../errors/domain-error';
+import type { CallContext } from '../identity/call-context';
 import type { ExportSessionsResponse, Session, SessionBatch } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { BatchTally } from './batch-response';
-import { type OwnedBatch, payloadMismatch, SessionHasher } from './idempotency.service';
-import {
-  type ExportDeps,
-  checkBatchId,
-  checkSessionCount,
-  encodeResponse,
-  reconcileCounted,
-  recordCommitted,
-} from './ingest.context';
+import { BatchTally, encodeResponse } from './batch-response';
+import { type OwnedBatch, payloadMismatch } from './idempotency.service';
+import { SessionHasher } from './request-hash';
+import { checkBatchId, checkSessionCount } from './batch-request.checks';
+import { admitCollector, recordCommitted } from './export.accounting';
+import type { ExportDeps } from './export.deps';
 import { abortable } from './abortable';
 import { ingestBatch } from './ingest.service';
 
@@ -25,12 +21,12 @@ export const BATCH_ID_HEADER = 'x-batch-id';
  * With an `x-batch-id` header the stream is idempotent like the unary call.
  */
 export function exportSessionsStreamHandler(deps: ExportDeps) {
-  return async (stream: AsyncIterable<SessionBatch>, ctx: RpcContext): Promise<ExportSessionsResponse | Buffer> => {
+  return async (stream: AsyncIterable<SessionBatch>, ctx: CallContext): Promise<ExportSessionsResponse | Buffer> => {
     const header = ctx.metadata.get(BATCH_ID_HEADER)[0];
     const given = header === undefined ? undefined : String(header);
     if (given !== undefined) checkBatchId(given, `${BATCH_ID_HEADER} metadata`);
     const batchId = given ?? randomUUID();
-    deps.activity.record(ctx.caller, reconcileCounted(deps.metrics, ctx.caller, undefined));
+    admitCollector(deps.metrics, deps.activity, ctx.caller, undefined);
 
     const key = { workspaceId: ctx.caller.workspaceId, batchId };
     const claim = given === undefined ? undefined : await deps.idempotency.acquire(key, undefined, ctx.signal);

@@ -1,16 +1,11 @@
-import type { RpcContext } from '../grpc/rpc';
+import type { CallContext } from '../identity/call-context';
 import type { ExportSessionsRequest, ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { BatchTally } from './batch-response';
+import { BatchTally, encodeResponse } from './batch-response';
 import { peekOf } from './export-request.peek';
-import { hashSessions } from './idempotency.service';
-import {
-  type ExportDeps,
-  checkBatchId,
-  checkSessionCount,
-  encodeResponse,
-  reconcileCounted,
-  recordCommitted,
-} from './ingest.context';
+import { hashSessions } from './request-hash';
+import { checkBatchId, checkSessionCount } from './batch-request.checks';
+import { admitCollector, recordCommitted } from './export.accounting';
+import type { ExportDeps } from './export.deps';
 import { ingestBatch } from './ingest.service';
 
 /**
@@ -20,12 +15,11 @@ import { ingestBatch } from './ingest.service';
  * bytes, which the server sends untouched.
  */
 export function exportSessionsHandler(deps: ExportDeps) {
-  return async (request: ExportSessionsRequest, ctx: RpcContext): Promise<ExportSessionsResponse | Buffer> => {
+  return async (request: ExportSessionsRequest, ctx: CallContext): Promise<ExportSessionsResponse | Buffer> => {
     checkBatchId(request.batchId, 'batch_id');
     const peek = peekOf(request);
     checkSessionCount(peek?.sessionCount ?? request.sessions.length, deps.settings.maxSessionsPerBatch);
-    const info = reconcileCounted(deps.metrics, ctx.caller, request.collector);
-    deps.activity.record(ctx.caller, info);
+    admitCollector(deps.metrics, deps.activity, ctx.caller, request.collector);
 
     const key = { workspaceId: ctx.caller.workspaceId, batchId: request.batchId };
     // Only a batch this process has answered may be a resend: only then are the bytes digested.

@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IngestLimits } from '../config/config';
 import type { CopyIn, TransactionRunner } from '../db/copy';
-import { isDatabaseUnavailable } from '../db/errors';
+import { isDatabaseUnavailable, isTransientConflict } from '../db/errors';
 import type { DB } from '../db/schema';
 import type { Logger } from '../logging/logger';
 import { ErrorCode, type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
@@ -68,7 +68,7 @@ export async function ingestBatch(
   sessions.forEach((session, index) => {
     for (const t of session.threads) totalMessages += t.messages.length;
     const verdict = validateSession(session, `sessions[${firstIndex + index}]`, options.limits);
-    if (verdict.ok) pending.push({ index, session, unresolved: verdict.unresolvedParents });
+    if (verdict.kind === 'valid') pending.push({ index, session, unresolved: verdict.unresolvedParents });
     else results[index] = failed(session.id, ErrorCode.ERROR_CODE_VALIDATION, verdict.issue.message, verdict.issue.field);
   });
   pending.sort((a, b) => a.session.assistant - b.session.assistant || compareStrings(a.session.id, b.session.id));
@@ -100,7 +100,7 @@ export async function ingestBatch(
     if (bulk.length > 0) {
       const bulkStaged = new Map(staged);
       const created = await inSavepoint(trx, 'ingest_bulk', () => storeNewSessions(trx, owner, bulk, cache, bulkStaged, copy));
-      if (created.ok) {
+      if (created.kind === 'done') {
         for (const [index, result] of created.value) results[index] = result;
         for (const [k, v] of bulkStaged) staged.set(k, v);
         rest = pending.filter((p) => !created.value.has(p.index));
@@ -115,7 +115,7 @@ export async function ingestBatch(
       const stored = await inSavepoint(trx, 'ingest_session', () =>
         storeSession(trx, owner, item.session, item.unresolved, cache, sessionStaged, existing.has(item.index)),
       );
-      if (stored.ok) {
+      if (stored.kind === 'done') {
         results[item.index] = stored.value;
         for (const [k, v] of sessionStaged) staged.set(k, v);
       } else if (stored.error instanceof StoredStateInvalid) {
@@ -134,13 +134,7 @@ export async function ingestBatch(
 /** Attempts of a batch transaction that keeps hitting deadlocks or serialization failures. */
 const MAX_ATTEMPTS = 3;
 
-/** A deadlock (40P01) or serialization failure (40001): retrying the transaction may succeed. */
-function isTransientConflict(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001';
-}
-
-type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown };
+type Attempt<T> = { kind: 'done'; value: T } | { kind: 'failed'; error: unknown };
 
 /**
  * Runs `work` in a savepoint; on failure rolls back to it and returns the
@@ -151,12 +145,12 @@ async function inSavepoint<T>(trx: Kysely<DB>, name: string, work: () => Promise
   try {
     const value = await work();
     await sql`RELEASE SAVEPOINT ${sql.id(name)}`.execute(trx);
-    return { ok: true, value };
+    return { kind: 'done', value };
   } catch (error) {
     if (isDatabaseUnavailable(error) || isTransientConflict(error)) throw error;
     await sql`ROLLBACK TO SAVEPOINT ${sql.id(name)}`.execute(trx);
     await sql`RELEASE SAVEPOINT ${sql.id(name)}`.execute(trx);
-    return { ok: false, error };
+    return { kind: 'failed', error };
   }
 }
 

@@ -1,5 +1,5 @@
-import type { RpcContext, RpcDeps, UnaryHandler } from '../grpc/rpc';
-import { unary } from '../grpc/rpc';
+import type { CallContext, UnaryHandler } from '../identity/call-context';
+import { type RpcDeps, unary } from '../grpc/rpc';
 import type { ServiceRegistration } from '../grpc/server';
 import type { IngestionGuard } from '../protect/ingestion-guard';
 import {
@@ -25,7 +25,7 @@ export interface LogsExport {
  * messages, buffered-messages cap).
  */
 export function logsExportHandler(deps: LogsExportDeps, guard: IngestionGuard | undefined): LogsExportHandler {
-  const handler: LogsExportHandler = (request, ctx: RpcContext) => exportLogs(request, ctx.caller, deps, ctx.logger);
+  const handler: LogsExportHandler = (request, ctx: CallContext) => exportLogs(request, ctx.caller, deps, ctx.logger);
   return guard ? guard.unary(handler, countLogRecords) : handler;
 }
 

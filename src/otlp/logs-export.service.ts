@@ -3,7 +3,7 @@ import type { CollectorActivity } from '../auth/collector-info';
 import type { IngestLimits } from '../config/config';
 import type { TransactionRunner } from '../db/copy';
 import type { DB } from '../db/schema';
-import type { Caller } from '../grpc/rpc';
+import type { Caller } from '../identity/caller';
 import type { DimensionCache } from '../ingest/dimension.cache';
 import { ingestBatch } from '../ingest/ingest.service';
 import { validateSession } from '../ingest/session.validator';
@@ -17,7 +17,7 @@ import type {
 import type { MappedRecord, RecordInput, RejectedRecord } from './dialects/dialect';
 import { mapRecord, recordsOf } from './dialects/record.mapper';
 import { type AssembledSession, assembleSessions } from './session.assembler';
-import { mergeStoredState } from './stored-session.lookup';
+import { mergeStoredState } from './stored-session.merge';
 
 export interface LogsExportDeps {
   readonly db: Kysely<DB>;
@@ -112,7 +112,7 @@ const MESSAGE_FIELD = /^sessions\[0\]\.threads\[(\d+)\]\.messages\[(\d+)\]/;
 function pruneInvalidMessages(a: AssembledSession, limits: IngestLimits, rejected: RejectedRecord[]): AssembledSession | undefined {
   for (;;) {
     const verdict = validateSession(a.session, 'sessions[0]', limits);
-    if (verdict.ok) {
+    if (verdict.kind === 'valid') {
       const kept = a.session.threads.map((t, i) => [t, a.recordPaths[i]] as const).filter(([t]) => t.messages.length > 0);
       if (kept.length === 0) return undefined;
       a.session.threads = kept.map(([t]) => t);

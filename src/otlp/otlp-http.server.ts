@@ -4,9 +4,11 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { decodeStatusDetails } from '../grpc/retry-info';
-import type { Authenticator, RpcContext } from '../grpc/rpc';
 import { InFlightCalls } from '../grpc/rpc';
-import { toServiceError } from '../grpc/status';
+import { type StatusPolicy, toServiceError } from '../grpc/status';
+import { unavailable } from '../errors/domain-error';
+import type { CallContext } from '../identity/call-context';
+import type { Authenticator, RequestHeaders } from '../identity/caller';
 import type { ReloadingCertificateProvider } from '../grpc/tls';
 import type { Logger } from '../logging/logger';
 import type { IngestMetrics } from '../metrics/ingest-metrics';
@@ -31,6 +33,8 @@ export interface OtlpHttpDeps {
   readonly authenticator: Authenticator;
   readonly handler: LogsExportHandler;
   readonly metrics: IngestMetrics;
+  /** Retry delays of errors that carry none (the same policy as gRPC's status mapping). */
+  readonly statusPolicy: StatusPolicy;
   /** The concurrent-call cap shared with gRPC ingestion (MAX_CONCURRENT_INGESTIONS). */
   readonly admission?: Admission;
   /**
@@ -124,7 +128,7 @@ export function createOtlpHttpServer(options: OtlpHttpOptions, deps: OtlpHttpDep
       return refuse(req, res, type, { code: grpc.status.INVALID_ARGUMENT, message: 'use POST /v1/logs', httpStatus: 405 });
     }
     if (!serving) {
-      return refuse(req, res, type, { code: grpc.status.UNAVAILABLE, message: 'server is shutting down; retry', retryDelayMs: options.retryDelayMs });
+      return refuseError(req, res, type, unavailable('server is shutting down; retry', { retryDelayMs: options.retryDelayMs }), logger);
     }
     const contentType = contentTypeOf(req.headers['content-type']);
     if (!contentType) {
@@ -134,17 +138,14 @@ export function createOtlpHttpServer(options: OtlpHttpOptions, deps: OtlpHttpDep
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > options.maxBodyBytes) return refuse(req, res, contentType, tooLarge(options.maxBodyBytes));
 
-    const metadata = new grpc.Metadata();
-    const authorization = req.headers.authorization;
-    if (authorization !== undefined) metadata.set('authorization', authorization);
+    const metadata = httpHeaders(req);
     const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
     const requestId = randomUUID();
     let callLogger = logger.child({ method: 'OTLP/HTTP Export', requestId });
-    const release = deps.admission?.tryEnterCall();
-    if (deps.admission && !release) {
-      const message = `server overloaded: ${deps.admission.maxConcurrentIngestions} ingestion calls in flight (MAX_CONCURRENT_INGESTIONS); retry later`;
-      return refuse(req, res, contentType, { code: grpc.status.UNAVAILABLE, message, retryDelayMs: options.retryDelayMs });
-    }
+    // The same concurrency cap as gRPC ingestion calls, decided before the body is read.
+    const admitted = deps.admission?.enterCall();
+    if (admitted?.kind === 'refused') return refuseError(req, res, contentType, admitted.error, callLogger);
+    const release = admitted?.release;
     const abort = new AbortController();
     const onClose = () => {
       if (!res.writableEnded) abort.abort(new Error('client went away'));
@@ -155,7 +156,7 @@ export function createOtlpHttpServer(options: OtlpHttpOptions, deps: OtlpHttpDep
       callLogger = logger.child({ method: 'OTLP/HTTP Export', requestId, collectorId: caller.collectorId, workspaceId: caller.workspaceId });
       const body = await readBody(req, options.maxBodyBytes);
       const decoded = decodeRequest(await decompress(body, req.headers['content-encoding'], options.maxBodyBytes), contentType);
-      const ctx: RpcContext = { method: 'Export', requestId, logger: callLogger, metadata, peer, caller, signal: abort.signal };
+      const ctx: CallContext = { method: 'Export', requestId, logger: callLogger, metadata, peer, caller, signal: abort.signal };
       const response = await deps.handler(decoded, ctx);
       send(res, contentType, 200, encodeResponse(response, contentType));
     } catch (err) {
@@ -163,14 +164,19 @@ export function createOtlpHttpServer(options: OtlpHttpOptions, deps: OtlpHttpDep
         const code = err.httpStatus === 413 ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INVALID_ARGUMENT;
         return refuse(req, res, contentType, { code, message: err.message, httpStatus: err.httpStatus });
       }
-      const status = toServiceError(err, callLogger);
-      const details = status.metadata?.get('grpc-status-details-bin')[0];
-      const retryDelayMs = Buffer.isBuffer(details) ? decodeStatusDetails(details).retryDelayMs : undefined;
-      return refuse(req, res, contentType, { code: status.code ?? grpc.status.UNKNOWN, message: status.details ?? 'error', retryDelayMs });
+      return refuseError(req, res, contentType, err, callLogger);
     } finally {
       res.removeListener('close', onClose);
       release?.();
     }
+  }
+
+  /** Any error, mapped to a status by grpc/status.ts (the one mapping), then to HTTP. */
+  function refuseError(req: IncomingMessage, res: ServerResponse, type: OtlpContentType, err: unknown, log: Logger): void {
+    const status = toServiceError(err, log, deps.statusPolicy);
+    const details = status.metadata.get('grpc-status-details-bin')[0];
+    const retryDelayMs = Buffer.isBuffer(details) ? decodeStatusDetails(details).retryDelayMs : undefined;
+    refuse(req, res, type, { code: status.code, message: status.details, retryDelayMs });
   }
 
   function refuse(req: IncomingMessage, res: ServerResponse, type: OtlpContentType, r: Refusal): void {
@@ -253,6 +259,16 @@ function withCertificates(
     detach: () => {
       tls.certificates.removeIdentityCertificateListener(onIdentity);
       if (tls.mtls) tls.certificates.removeCaCertificateListener(onCa);
+    },
+  };
+}
+
+/** The request's headers as the authenticator reads them (grpc-js Metadata's shape). */
+function httpHeaders(req: IncomingMessage): RequestHeaders {
+  return {
+    get: (name: string) => {
+      const value = req.headers[name.toLowerCase()];
+      return value === undefined ? [] : Array.isArray(value) ? value : [value];
     },
   };
 }

@@ -6,7 +6,7 @@ import { plainTransactions } from '../../src/db/copy';
 import { type Database, openDatabase } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrate';
 import { ingestBatch } from '../../src/ingest/ingest.service';
-import { encodeMessages } from '../../src/ingest/repositories/message.copy';
+import { encodeMessages } from '../../src/sessions/message.copy';
 import { type Session, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { Rng, SessionGenerator } from '../helpers/session-gen';
