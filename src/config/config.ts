@@ -119,6 +119,23 @@ const envSchema = z.object({
   OVERLOAD_RETRY_DELAY_MS: duration(0).default(1_000),
   DB_HEALTH_INTERVAL_MS: duration(50).default(5_000),
   RPC_TIMEOUT_MS: duration(0).default(120_000),
+  // Data lifecycle (src/audit/, src/lifecycle/): audit trail, per-workspace retention.
+  AUDIT_RETENTION: duration(1_000).default(90 * 86_400_000),
+  RETENTION_DEFAULT: z
+    .string()
+    .trim()
+    .transform((text, ctx) => {
+      if (text.toLowerCase() === 'never' || text === '') return null;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms < 1_000) {
+        ctx.addIssue({ code: 'custom', message: 'must be `never` or a duration of at least 1s, such as 30d' });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .default(null),
+  RETENTION_SWEEP_INTERVAL: duration(100).default(60_000),
+  RETENTION_SWEEP_BATCH: int(1, 10_000).default(200),
 });
 
 /** Size limits checked by the session validator (bytes are UTF-8 bytes). */
@@ -201,6 +218,19 @@ export interface Config {
     readonly failureWindowMs: number;
   };
   readonly protect: ProtectConfig;
+  readonly lifecycle: LifecycleConfig;
+}
+
+/** Audit trail and retention (src/audit/, src/lifecycle/). */
+export interface LifecycleConfig {
+  /** How long ingest_audit and admin_audit rows are kept. */
+  readonly auditRetentionMs: number;
+  /** The retention of new workspaces; null keeps their sessions forever. */
+  readonly retentionDefaultMs: number | null;
+  /** How often the retention sweeper runs. */
+  readonly sweepIntervalMs: number;
+  /** Sessions deleted per transaction by the sweeper and by deletions on request. */
+  readonly sweepBatchSessions: number;
 }
 
 /** Rate limits, overload caps and database health checks (src/protect/). */
@@ -307,6 +337,12 @@ export function loadConfig(env: Env = process.env): Config {
       overloadRetryDelayMs: e.OVERLOAD_RETRY_DELAY_MS,
       dbHealthIntervalMs: e.DB_HEALTH_INTERVAL_MS,
       rpcTimeoutMs: e.RPC_TIMEOUT_MS,
+    },
+    lifecycle: {
+      auditRetentionMs: e.AUDIT_RETENTION,
+      retentionDefaultMs: e.RETENTION_DEFAULT,
+      sweepIntervalMs: e.RETENTION_SWEEP_INTERVAL,
+      sweepBatchSessions: e.RETENTION_SWEEP_BATCH,
     },
   });
 }

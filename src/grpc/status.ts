@@ -17,6 +17,17 @@ const STATUS_BY_KIND: Record<DomainErrorKind, grpc.status> = {
   deadline_exceeded: grpc.status.DEADLINE_EXCEEDED,
 };
 
+/** The name of the status toServiceError gives `err` (for the audit trail; nothing is logged). */
+export function statusNameOf(err: unknown): string {
+  const code =
+    err instanceof DomainError
+      ? STATUS_BY_KIND[err.kind]
+      : isDatabaseUnavailable(err)
+        ? grpc.status.UNAVAILABLE
+        : grpc.status.INTERNAL;
+  return grpc.status[code];
+}
+
 /**
  * The one place where errors become gRPC statuses. Domain errors keep their
  * message; a lost database becomes UNAVAILABLE (retryable); anything else is

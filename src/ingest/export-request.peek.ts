@@ -18,6 +18,8 @@ export interface RequestPeek {
   readonly digest: Buffer | undefined;
   readonly sessionCount: number;
   readonly messageCount: number;
+  /** Size of the request on the wire. */
+  readonly bytes: number;
 }
 
 const peeks = new WeakMap<object, RequestPeek>();
@@ -83,6 +85,7 @@ export function lazyExportRequest(bytes: Buffer): ExportSessionsRequest {
     },
     sessionCount,
     messageCount,
+    bytes: bytes.length,
   });
   return request;
 }

@@ -57,9 +57,12 @@ export type BatchClaim = OwnedBatch | FinishedBatch;
  */
 export class SessionHasher {
   private readonly hash: Hash = createHash('sha256');
+  /** Encoded size of the sessions added so far. */
+  bytes = 0;
 
   add(session: Session): void {
     const bytes = Session.encode(withSortedMaps(session)).finish();
+    this.bytes += bytes.length;
     const len = Buffer.allocUnsafe(4);
     len.writeUInt32BE(bytes.length);
     this.hash.update(len).update(bytes);

@@ -7,7 +7,7 @@ import type { Logger } from '../logging/logger';
 import { ErrorCode, type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { storeNewSessions } from './bulk.writer';
 import { DimensionCache } from './dimension.cache';
-import { type IngestOwner, resolveBatchRefs, StoredStateInvalid, storeSession } from './session.writer';
+import { type IngestOwner, resolveBatchRefs, SessionVanished, StoredStateInvalid, storeSession } from './session.writer';
 import { type UnresolvedParent, validateSession } from './session.validator';
 
 export type { IngestOwner } from './session.writer';
@@ -83,6 +83,8 @@ export async function ingestBatch(
     } catch (err) {
       // A deadlock or serialization failure rolled everything back: the whole batch is retried.
       if (attempt >= MAX_ATTEMPTS || !isTransientConflict(err)) throw err;
+      // A dimension row this process had cached was deleted (src/lifecycle/): look them up again.
+      if (isForeignKeyViolation(err)) cache.clear();
       options.logger.warn({ err: String(err), attempt }, 'ingest transaction hit a lock conflict; retrying it');
     }
   }
@@ -134,11 +136,18 @@ export async function ingestBatch(
 /** Attempts of a batch transaction that keeps hitting deadlocks or serialization failures. */
 const MAX_ATTEMPTS = 3;
 
-/** A deadlock (40P01) or serialization failure (40001): retrying the transaction may succeed. */
+/**
+ * A deadlock (40P01) or serialization failure (40001), or a row deleted under
+ * the batch by a concurrent deletion (a referenced row gone: 23503, or a
+ * session gone before it was locked): retrying the transaction may succeed.
+ */
 function isTransientConflict(err: unknown): boolean {
+  if (err instanceof SessionVanished) return true;
   const code = (err as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001';
+  return code === '40P01' || code === '40001' || code === '23503';
 }
+
+const isForeignKeyViolation = (err: unknown) => (err as { code?: unknown } | null)?.code === '23503';
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown };
 

@@ -1,3 +1,4 @@
+import { type CallAuditFactory, noopCallAudits } from '../audit/batch-audit';
 import type { CollectorActivity } from '../auth/collector-info';
 import type { Config } from '../config/config';
 import type { Database } from '../db/database';
@@ -36,6 +37,8 @@ export interface IngestionDeps {
   readonly guard?: IngestionGuard;
   /** Session results, messages stored, replays; a no-op when absent. */
   readonly metrics?: IngestMetrics;
+  /** One audit record per authenticated call (src/audit/); none when absent. */
+  readonly audits?: CallAuditFactory;
   /** Replace the real handlers (tests of the protection layer). */
   readonly handlers?: Partial<IngestionHandlers>;
 }
@@ -62,6 +65,7 @@ export function ingestionService(config: Config, deps: IngestionDeps, rpc: RpcDe
     activity: deps.activity,
     dimensions: new DimensionCache(),
     metrics: deps.metrics ?? noopIngestMetrics,
+    audits: deps.audits ?? noopCallAudits,
   };
   let exportSessions = deps.handlers?.exportSessions ?? exportSessionsHandler(exportDeps);
   let exportSessionsStream = deps.handlers?.exportSessionsStream ?? exportSessionsStreamHandler(exportDeps);
