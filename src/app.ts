@@ -1,5 +1,7 @@
 import { startAdminServer, type AdminServer } from './admin/admin.server';
 import { adminSocketPath, isOnDiskPglite } from './admin/admin-socket';
+import { callAuditFactory } from './audit/batch-audit';
+import { BatchAuditWriter } from './audit/batch-audit.writer';
 import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import {
   type CollectorActivityRecorder,
@@ -13,12 +15,15 @@ import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
 import type { Authenticator } from './grpc/rpc';
 import { createServer, type IngestServer } from './grpc/server';
+import { statusNameOf } from './grpc/status';
 import { createIdempotencyService, type IngestionHandlers, ingestionService } from './ingest/ingestion.service';
 import type { Logger } from './logging/logger';
 import { buildInfo } from './metrics/build-info';
 import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
 import { createMetricsServer, type MetricsServer } from './metrics/metrics-server';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
+import { LifecycleService } from './lifecycle/lifecycle.service';
+import { RetentionSweeper } from './lifecycle/retention.sweeper';
 import { createProtection, type Protection } from './protect/protection';
 import { sessionQueryService } from './query/session-query.service';
 import { type Clock, systemClock } from './util/clock';
@@ -41,6 +46,12 @@ export interface App {
   readonly adminSocket: string | undefined;
   /** Rate limits, overload caps and the database health check (src/protect/). */
   readonly protection: Protection;
+  /** Audit trail, stored sessions, retention and deletion (what the admin socket serves). */
+  readonly lifecycle: LifecycleService;
+  /** The retention sweeper, running every RETENTION_SWEEP_INTERVAL. */
+  readonly sweeper: RetentionSweeper;
+  /** Writes the per-call audit records; `flush()` waits for those queued. */
+  readonly auditWriter: BatchAuditWriter;
   /** Stops the server gracefully, then closes the database. */
   stop(): Promise<void>;
 }
@@ -75,6 +86,24 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       hasher,
       clock,
       onCollectorChanged: (id) => apiKeys.forgetCollector(id),
+      defaultRetentionMs: config.lifecycle.retentionDefaultMs,
+    });
+    const auditWriter = new BatchAuditWriter(database.db, logger.child({ component: 'audit' }));
+    const sweeper = new RetentionSweeper({
+      db: database.db,
+      logger,
+      batchSessions: config.lifecycle.sweepBatchSessions,
+      auditRetentionMs: config.lifecycle.auditRetentionMs,
+      onDeleted: (counts) => prometheus?.recordRetentionDeleted({ ...counts }),
+    });
+    const lifecycle = new LifecycleService({
+      db: database.db,
+      logger: logger.child({ component: 'lifecycle' }),
+      clock,
+      batchSessions: config.lifecycle.sweepBatchSessions,
+      sweeper,
+      flushAudit: () => auditWriter.flush(),
+      onCollectorChanged: (id) => apiKeys.forgetCollector(id),
     });
     const collectorActivity = createCollectorActivityRecorder({ db: database.db, logger, clock });
     const idempotency = createIdempotencyService(config, database, { logger });
@@ -101,6 +130,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
             idempotency,
             guard: protection.guard,
             metrics,
+            audits: callAuditFactory(auditWriter, statusNameOf),
             handlers: overrides.ingestionHandlers,
           },
           rpc,
@@ -124,8 +154,9 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     }
     protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
+    sweeper.start(config.lifecycle.sweepIntervalMs);
     if (isOnDiskPglite(config.database)) {
-      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger).catch((err) => {
+      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, lifecycle).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
         return undefined;
       });
@@ -140,14 +171,19 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       collectorActivity,
       adminSocket: admin?.socketPath,
       protection,
+      lifecycle,
+      sweeper,
+      auditWriter,
       stop: async () => {
         protection.stop();
         stopPurging();
+        await sweeper.stop();
         await admin?.stop();
         // Scrapes keep working while calls drain; the listener goes last.
         await server.stop();
         await metricsServer?.stop();
         await collectorActivity.close();
+        await auditWriter.close();
         await database.destroy();
       },
     };

@@ -4,7 +4,9 @@ import { AdminServiceService, type AdminServiceServer } from '../../generated/ca
 import type { CollectorService } from '../collectors/collector.service';
 import { toServiceError } from '../grpc/status';
 import type { Logger } from '../logging/logger';
+import type { LifecycleApi } from '../lifecycle/lifecycle-api';
 import { collectorToMessage, workspaceToMessage } from './admin.mapper';
+import { lifecycleHandlers } from './lifecycle.handlers';
 
 export interface AdminServer {
   readonly socketPath: string;
@@ -20,10 +22,11 @@ export async function startAdminServer(
   socketPath: string,
   service: CollectorService,
   parentLogger: Logger,
+  lifecycle: LifecycleApi,
 ): Promise<AdminServer> {
   const logger = parentLogger.child({ component: 'admin' });
   const server = new grpc.Server();
-  server.addService(AdminServiceService, adminHandlers(service, logger));
+  server.addService(AdminServiceService, adminHandlers(service, lifecycle, logger));
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
@@ -47,7 +50,7 @@ export async function startAdminServer(
   };
 }
 
-function adminHandlers(service: CollectorService, logger: Logger): AdminServiceServer {
+function adminHandlers(service: CollectorService, lifecycle: LifecycleApi, logger: Logger): AdminServiceServer {
   /** Runs one admin operation; errors become statuses as on the public port. */
   const handle =
     <Req, Res>(op: string, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
@@ -66,6 +69,7 @@ function adminHandlers(service: CollectorService, logger: Logger): AdminServiceS
     };
 
   return {
+    ...lifecycleHandlers(lifecycle, handle),
     createWorkspace: handle('CreateWorkspace', async (req) => ({
       workspace: workspaceToMessage(await service.createWorkspace({ name: req.name, slug: req.slug })),
     })),

@@ -48,6 +48,7 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
   private readonly rateLimits: Counter<'limit'>;
   private readonly replays: Counter;
   private readonly overloads: Counter;
+  private readonly retentionDeleted: Counter<'kind'>;
 
   constructor(build: BuildInfo) {
     const registers = [this.registry];
@@ -104,6 +105,13 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
       help: 'Calls refused with UNAVAILABLE because the in-flight or buffered-messages cap was reached',
       registers,
     });
+    this.retentionDeleted = new Counter({
+      name: `${PREFIX}retention_deleted_total`,
+      help: 'Rows the retention sweeper deleted, by kind (sessions, threads, messages, files_touched, plans, projects, developers, backing_models)',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of RETENTION_KINDS) this.retentionDeleted.inc({ kind }, 0);
     this.defineGauges(build);
     // Zero series exist from the start, so rate() and absent() behave.
     for (const s of [
@@ -164,6 +172,14 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
     this.overloads.inc();
   }
 
+  /** What one retention sweep deleted (the lifecycle sweeper's onDeleted). */
+  recordRetentionDeleted(counts: Readonly<Record<string, number>>): void {
+    for (const kind of RETENTION_KINDS) {
+      const n = counts[camel(kind)] ?? 0;
+      if (n > 0) this.retentionDeleted.inc({ kind }, n);
+    }
+  }
+
   private defineGauges(build: BuildInfo): void {
     new Gauge({
       name: `${PREFIX}build_info`,
@@ -219,3 +235,16 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
     }
   }
 }
+
+const RETENTION_KINDS = [
+  'sessions',
+  'threads',
+  'messages',
+  'files_touched',
+  'plans',
+  'projects',
+  'developers',
+  'backing_models',
+] as const;
+
+const camel = (kind: string) => kind.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
