@@ -10,7 +10,11 @@ export function addWorkspaceLifecycleCommands(workspace: Command): void {
     .command('update')
     .description("change a workspace's settings")
     .argument('<workspace>', 'id or slug')
-    .requiredOption('--retention <duration|never>', 'keep sessions this long after their last activity (30d, 1y as 365d) or never')
+    .requiredOption(
+      '--retention <duration|never>',
+      'keep sessions this long after their last activity (30d, 365d, …) or never',
+      retentionOption,
+    )
     .option('--json', 'print one JSON object')
     .action(async (ws: string, opts: { retention: number | 'never'; json?: boolean }) => {
       const view = await withAdmin('workspace update', (admin) =>
