@@ -51,6 +51,8 @@ export async function deleteSelected(
     if (step === 'done') return { counts, locked: false };
     addCounts(counts, step.counts);
     addCounts(counts, await retrying(logger, () => deleteUnreferencedDimensions(db, step)));
+    // Embedded PGlite runs in this thread: let calls in flight have their turn between batches.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
