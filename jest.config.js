@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Finds a PostgreSQL server for the tests that need one (test/helpers/requirements.ts).
+  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },

@@ -1,22 +1,24 @@
 import { startAdminServer, type AdminServer } from './admin/admin.server';
 import { adminSocketPath, isOnDiskPglite } from './admin/admin-socket';
-import { callAuditFactory } from './audit/batch-audit';
 import { BatchAuditWriter } from './audit/batch-audit.writer';
 import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import {
   type CollectorActivityRecorder,
   createCollectorActivityRecorder,
-} from './auth/collector-activity.recorder';
+} from './collectors/collector-activity.recorder';
 import { bcryptKeyHasher, type KeyHasher } from './auth/key-hasher';
 import { logFirstCollectorHint } from './collectors/first-collector.hint';
 import { CollectorService } from './collectors/collector.service';
 import type { Config } from './config/config';
 import { type Database, openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
-import type { Authenticator } from './grpc/rpc';
+import type { Authenticator } from './identity/caller';
 import { createServer, type IngestServer } from './grpc/server';
-import { statusNameOf } from './grpc/status';
-import { createIdempotencyService, type IngestionHandlers, ingestionService } from './ingest/ingestion.service';
+import { statusPolicyOf } from './grpc/status';
+import { admissionInterceptor } from './grpc/admission.interceptor';
+import { type IngestionHandlers, SESSION_INGESTION, sessionIngestionGrpc } from './grpc/services/session-ingestion.grpc';
+import { sessionQueryGrpc } from './grpc/services/session-query.grpc';
+import { createIdempotencyService } from './ingest/idempotency.service';
 import type { Logger } from './logging/logger';
 import { buildInfo } from './metrics/build-info';
 import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
@@ -25,7 +27,6 @@ import { PrometheusMetrics } from './metrics/prometheus-metrics';
 import { LifecycleService } from './lifecycle/lifecycle.service';
 import { RetentionSweeper } from './lifecycle/retention.sweeper';
 import { createProtection, type Protection } from './protect/protection';
-import { sessionQueryService } from './query/session-query.service';
 import { type Clock, systemClock } from './util/clock';
 
 export interface App {
@@ -77,6 +78,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
   try {
     if (config.database.migrateOnStart) await migrateToLatest(database.db, logger.child({ component: 'migrator' }));
     const clock = overrides.clock ?? systemClock;
+    const statusPolicy = statusPolicyOf(config);
     const hasher = overrides.keyHasher ?? bcryptKeyHasher(config.auth.bcryptCost);
     const prometheus = config.metrics.enabled ? new PrometheusMetrics(buildInfo(database.kind)) : undefined;
     const metrics: IngestMetrics = prometheus ?? noopIngestMetrics;
@@ -115,14 +117,20 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       onDatabaseAvailability: (available) => healthTarget?.setServing(available),
     });
     const server = createServer(config, {
-      database,
       logger,
       authenticator: overrides.authenticator ?? apiKeys,
       observer: prometheus,
-      interceptors: [protection.interceptor],
+      interceptors: [
+        admissionInterceptor({
+          admission: protection.admission,
+          pathPrefixes: [`/${SESSION_INGESTION}/`],
+          statusPolicy,
+          logger,
+        }),
+      ],
       rpcTimeoutMs: config.protect.rpcTimeoutMs,
       services: (rpc) => [
-        ingestionService(
+        sessionIngestionGrpc(
           config,
           {
             database,
@@ -130,12 +138,12 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
             idempotency,
             guard: protection.guard,
             metrics,
-            audits: callAuditFactory(auditWriter, statusNameOf),
+            audit: auditWriter,
             handlers: overrides.ingestionHandlers,
           },
           rpc,
         ),
-        sessionQueryService({ database }, rpc),
+        sessionQueryGrpc({ database }, rpc),
       ],
     });
     healthTarget = server;
@@ -156,7 +164,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     sweeper.start(config.lifecycle.sweepIntervalMs);
     if (isOnDiskPglite(config.database)) {
-      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, lifecycle).catch((err) => {
+      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, statusPolicy, lifecycle).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
         return undefined;
       });

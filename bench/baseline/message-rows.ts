@@ -6,7 +6,7 @@ import type { Message, Session } from '../../generated/catsyphon/telemetry/v1/se
  * thread_id and session_id change (they are keys). The columns are the
  * service's own COPY column order, so both sides write the same columns.
  */
-export { MESSAGE_COLUMNS } from '../../src/ingest/repositories/message.copy';
+export { MESSAGE_COLUMNS } from '../../src/sessions/message.copy';
 
 export interface MessageRowTemplate {
   /** Index of the thread within its session (thread_id = base + index). */

@@ -4,10 +4,10 @@ import { loadConfig } from '../../src/config/config';
 import { openDatabase } from '../../src/db/database';
 import type { DB } from '../../src/db/schema';
 import { createHash } from 'node:crypto';
-import { hashSessions } from '../../src/ingest/idempotency.service';
+import { hashSessions } from '../../src/ingest/request-hash';
 import { ingestBatch } from '../../src/ingest/ingest.service';
-import { encodeMessages } from '../../src/ingest/repositories/message.copy';
-import { messageRow, sessionFields, threadRow } from '../../src/ingest/session.mapper';
+import { encodeMessages } from '../../src/sessions/message.copy';
+import { messageRow, sessionFields, threadRow } from '../../src/sessions/session.mapper';
 import { validateSession } from '../../src/ingest/session.validator';
 import { createRootLogger } from '../../src/logging/logger';
 import { ExportSessionsRequest, type Session } from '../../generated/catsyphon/telemetry/v1/sessions';
@@ -49,7 +49,7 @@ const compiler = new Kysely<DB>({
   },
 });
 
-/** What insertMessages sends (see src/ingest/repositories/message.repository.ts). */
+/** What insertMessages sends (see src/sessions/message.repository.ts). */
 function compileInsert(rows: ReturnType<typeof messageRow>[]) {
   return compiler
     .insertInto('messages')

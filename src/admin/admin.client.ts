@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { AdminServiceClient } from '../../generated/catsyphon/admin/v1/admin';
-import type { AdminApi, IssuedKey } from './admin-api';
+import type { IssuedKey } from '../collectors/collector.views';
+import type { AdminApi } from './admin-api';
 import { collectorFromMessage, workspaceFromMessage } from './admin.mapper';
 import { remoteLifecycle } from './lifecycle.client';
 

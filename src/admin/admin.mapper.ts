@@ -2,7 +2,7 @@ import type {
   Collector as CollectorMessage,
   Workspace as WorkspaceMessage,
 } from '../../generated/catsyphon/admin/v1/admin';
-import type { CollectorStatus, CollectorView, WorkspaceView } from './admin-api';
+import type { CollectorStatus, CollectorView, WorkspaceView } from '../collectors/collector.views';
 
 /** Admin views to and from their proto messages (the admin socket's wire format). */
 export function workspaceToMessage(view: WorkspaceView): WorkspaceMessage {

@@ -2,7 +2,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { AdminServiceService, type AdminServiceServer } from '../../generated/catsyphon/admin/v1/admin';
 import type { CollectorService } from '../collectors/collector.service';
-import { toServiceError } from '../grpc/status';
+import { type StatusPolicy, toServiceError } from '../grpc/status';
 import type { Logger } from '../logging/logger';
 import type { LifecycleApi } from '../lifecycle/lifecycle-api';
 import { collectorToMessage, workspaceToMessage } from './admin.mapper';
@@ -22,11 +22,12 @@ export async function startAdminServer(
   socketPath: string,
   service: CollectorService,
   parentLogger: Logger,
+  statusPolicy: StatusPolicy,
   lifecycle: LifecycleApi,
 ): Promise<AdminServer> {
   const logger = parentLogger.child({ component: 'admin' });
   const server = new grpc.Server();
-  server.addService(AdminServiceService, adminHandlers(service, lifecycle, logger));
+  server.addService(AdminServiceService, adminHandlers(service, lifecycle, logger, statusPolicy));
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
@@ -50,7 +51,7 @@ export async function startAdminServer(
   };
 }
 
-function adminHandlers(service: CollectorService, lifecycle: LifecycleApi, logger: Logger): AdminServiceServer {
+function adminHandlers(service: CollectorService, lifecycle: LifecycleApi, logger: Logger, statusPolicy: StatusPolicy): AdminServiceServer {
   /** Runs one admin operation; errors become statuses as on the public port. */
   const handle =
     <Req, Res>(op: string, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
@@ -61,8 +62,8 @@ function adminHandlers(service: CollectorService, lifecycle: LifecycleApi, logge
           callback(null, response);
         },
         (err: unknown) => {
-          const status = toServiceError(err, logger);
-          logger.info({ op, code: grpc.status[status.code ?? grpc.status.UNKNOWN] }, 'admin operation failed');
+          const status = toServiceError(err, logger, statusPolicy);
+          logger.info({ op, code: grpc.status[status.code] }, 'admin operation failed');
           callback(status);
         },
       );

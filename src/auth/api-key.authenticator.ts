@@ -1,11 +1,10 @@
-import type * as grpc from '@grpc/grpc-js';
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { type CollectorCredentials, findCredentialsByPrefix } from '../collectors/collector.repository';
+import { type CollectorCredentials, findCredentialsByPrefix } from './credentials.repository';
 import type { DB } from '../db/schema';
-import { DomainError, unauthenticated } from '../errors';
-import type { Authenticator, Caller } from '../grpc/rpc';
+import { DomainError, unauthenticated } from '../errors/domain-error';
+import type { Authenticator, Caller, RequestHeaders } from '../identity/caller';
 import type { Logger } from '../logging/logger';
 import type { AuthFailureReason, IngestMetrics } from '../metrics/ingest-metrics';
 import type { Clock } from '../util/clock';
@@ -72,9 +71,9 @@ export class ApiKeyAuthenticator implements Authenticator {
     this.logger = options.logger.child({ component: 'auth' });
   }
 
-  async authenticate(metadata: grpc.Metadata, peer: string): Promise<Caller> {
+  async authenticate(metadata: RequestHeaders, peer: string): Promise<Caller> {
     const bearer = bearerKey(metadata);
-    if ('refused' in bearer) throw this.refuse(bearer.refused);
+    if (bearer.kind === 'refused') throw this.refuse(bearer.reason);
     const { key } = bearer;
     const digest = keyDigest(key);
     const cached = this.verified.get(digest);
@@ -172,10 +171,12 @@ function toVerifiedKey(row: CollectorCredentials): VerifiedKey {
 }
 
 /** The key of a single well-formed `authorization: Bearer <key>` header, else why there is none. */
-function bearerKey(metadata: grpc.Metadata): { key: string } | { refused: 'missing' | 'malformed' } {
+function bearerKey(
+  metadata: RequestHeaders,
+): { kind: 'key'; key: string } | { kind: 'refused'; reason: 'missing' | 'malformed' } {
   const values = metadata.get('authorization');
-  if (values.length === 0) return { refused: 'missing' };
-  if (values.length !== 1 || typeof values[0] !== 'string') return { refused: 'malformed' };
+  if (values.length === 0) return { kind: 'refused', reason: 'missing' };
+  if (values.length !== 1 || typeof values[0] !== 'string') return { kind: 'refused', reason: 'malformed' };
   const match = BEARER.exec(values[0].trim());
-  return match && isWellFormedApiKey(match[1]) ? { key: match[1] } : { refused: 'malformed' };
+  return match && isWellFormedApiKey(match[1]) ? { kind: 'key', key: match[1] } : { kind: 'refused', reason: 'malformed' };
 }

@@ -1,6 +1,6 @@
 import type { CollectorInfo } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { permissionDenied } from '../errors';
-import type { Caller } from '../grpc/rpc';
+import { permissionDenied } from '../errors/domain-error';
+import type { Caller } from '../identity/caller';
 
 /**
  * Checks the CollectorInfo a request carries against the API key's collector.

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
-import type { AdminApi, CollectorView, IssuedKey } from '../admin/admin-api';
+import type { AdminApi } from '../admin/admin-api';
+import type { CollectorView, IssuedKey } from '../collectors/collector.views';
 import { loadConfig } from '../config/config';
 import { parseDuration } from '../util/duration';
 import { cliLogger, openAdmin } from './admin-connection';

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
 import { openDatabase } from '../db/database';
@@ -14,9 +16,21 @@ import { addWorkspaceCommands } from './workspace.commands';
 
 export { output };
 
+/** The version in the project's package.json (above src/cli/ or dist/src/cli/). */
+export function packageVersion(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'catsyphon-ingest' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
+}
+
 export function buildCli(): Command {
   const program = new Command('catsyphon-ingest')
     .description('gRPC ingestion service for coding-assistant sessions')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
 

@@ -1,7 +1,6 @@
-import pino from 'pino';
 import { startApp } from '../app';
 import type { Config } from '../config/config';
-import { createRootLogger } from '../logging/logger';
+import { createRootLogger, serverLogDestination } from '../logging/logger';
 
 /**
  * Runs the server until SIGTERM or SIGINT, then shuts down gracefully:
@@ -9,9 +8,8 @@ import { createRootLogger } from '../logging/logger';
  * exit 0. A second signal exits at once with code 1.
  */
 export async function serve(config: Config): Promise<void> {
-  // Asynchronous stdout: a log line no longer costs a blocking write per RPC.
   // pino flushes what is buffered on exit (also after an uncaught exception).
-  const logger = createRootLogger(config.logLevel, pino.destination({ dest: 1, sync: false }));
+  const logger = createRootLogger(config.logLevel, serverLogDestination(config.logFormat, process.stdout.isTTY === true));
   const app = await startApp(config, logger);
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -11,7 +11,7 @@ import {
 import { type BatchLimits, encodeRequest, fieldBytes, type PlannedBatch, planBatches } from './batching';
 import { channelCredentials, channelOptions } from './channel';
 import { batchReport, buildReport, failedOutcome, matchResults, rpcFailure } from './results';
-import { DEFAULT_RETRY, type RetryEnv, type RetryOptions, realRetryEnv, withRetries } from './retry';
+import { DEFAULT_RETRY, type RetryEnv, type RetryOptions, type RetryOutcome, realRetryEnv, withRetries } from './retry';
 import type { BatchReport, CallOptions, ExportReport, IngestClientOptions, SessionOutcome } from './types';
 
 export const CLIENT_TYPE = 'catsyphon-ingest-client';
@@ -109,9 +109,9 @@ export class IngestClient {
   private settle(
     batch: PlannedBatch,
     batchId: string,
-    outcome: { ok: true; value: ExportSessionsResponse; attempts: number } | { ok: false; error: grpc.ServiceError; attempts: number },
+    outcome: RetryOutcome<ExportSessionsResponse>,
   ): { outcomes: SessionOutcome[]; report: BatchReport } {
-    if (outcome.ok) {
+    if (outcome.kind === 'done') {
       return {
         outcomes: matchResults(batch.indexes, batch.sessions, batchId, outcome.value),
         report: batchReport(batchId, batch.sessions.length, batch.bytes, outcome.attempts, { response: outcome.value }),

@@ -82,8 +82,8 @@ export function isServiceError(err: unknown): err is grpc.ServiceError {
 
 /** Outcome of a retried operation: its value, or the last error, and how many attempts it took. */
 export type RetryOutcome<T> =
-  | { ok: true; value: T; attempts: number }
-  | { ok: false; error: grpc.ServiceError; attempts: number };
+  | { kind: 'done'; value: T; attempts: number }
+  | { kind: 'failed'; error: grpc.ServiceError; attempts: number };
 
 /**
  * Runs `attempt` until it succeeds, fails with a code that is not retryable,
@@ -98,11 +98,11 @@ export async function withRetries<T>(
 ): Promise<RetryOutcome<T>> {
   for (let n = 1; ; n++) {
     try {
-      return { ok: true, value: await attempt(n), attempts: n };
+      return { kind: 'done', value: await attempt(n), attempts: n };
     } catch (err) {
       if (!isServiceError(err)) throw err;
       if (!options.retryableCodes.includes(err.code) || n >= options.maxAttempts) {
-        return { ok: false, error: err, attempts: n };
+        return { kind: 'failed', error: err, attempts: n };
       }
       const serverDelay = retryInfoDelayMs(err);
       const delayMs = backoffDelayMs(n, options, env.random, serverDelay);

@@ -1,4 +1,4 @@
-import type { CollectorView, WorkspaceView } from '../admin/admin-api';
+import type { CollectorView, WorkspaceView } from './collector.views';
 import { displayPrefix } from '../auth/api-key';
 import type { CollectorWithWorkspace } from './collector.repository';
 import type { WorkspaceWithCount } from './workspace.repository';

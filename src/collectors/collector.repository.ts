@@ -7,18 +7,6 @@ export interface CollectorWithWorkspace extends CollectorRow {
   readonly workspace_slug: string;
 }
 
-/** What authentication needs to know about the collector behind a key prefix. */
-export interface CollectorCredentials {
-  readonly id: string;
-  readonly workspace_id: string;
-  readonly name: string;
-  readonly key_hash: string;
-  readonly is_active: boolean;
-  readonly expires_at: Date | null;
-  readonly rate_limit_requests_per_min: number | null;
-  readonly rate_limit_messages_per_min: number | null;
-}
-
 export async function insertCollector(db: Kysely<DB>, values: NewCollector): Promise<CollectorRow> {
   return db.insertInto('collectors').values(values).returningAll().executeTakeFirstOrThrow();
 }
@@ -42,23 +30,6 @@ export async function listCollectors(db: Kysely<DB>, workspaceId?: string): Prom
     .select('w.slug as workspace_slug');
   if (workspaceId !== undefined) query = query.where('c.workspace_id', '=', workspaceId);
   return query.orderBy('w.slug').orderBy('c.created_at').orderBy('c.id').execute();
-}
-
-export async function findCredentialsByPrefix(db: Kysely<DB>, prefix: string): Promise<CollectorCredentials | undefined> {
-  return db
-    .selectFrom('collectors')
-    .select([
-      'id',
-      'workspace_id',
-      'name',
-      'key_hash',
-      'is_active',
-      'expires_at',
-      'rate_limit_requests_per_min',
-      'rate_limit_messages_per_min',
-    ])
-    .where('key_prefix', '=', prefix)
-    .executeTakeFirst();
 }
 
 export type CollectorPatch = Pick<

@@ -5,11 +5,12 @@ import type {
   IssuedKey,
   UpdateCollectorInput,
   WorkspaceView,
-} from '../admin/admin-api';
+} from './collector.views';
 import { generateApiKey } from '../auth/api-key';
+import { findCredentialsByPrefix } from '../auth/credentials.repository';
 import type { KeyHasher } from '../auth/key-hasher';
 import type { DB } from '../db/schema';
-import { DomainError, invalidArgument, notFound } from '../errors';
+import { DomainError, invalidArgument, notFound } from '../errors/domain-error';
 import type { Clock } from '../util/clock';
 import * as collectors from './collector.repository';
 import { toCollectorView, toWorkspaceView } from './collector.mapper';
@@ -71,7 +72,7 @@ export class CollectorService {
       const { key, prefix } = generateApiKey();
       const keyHash = await this.deps.hasher.hash(key);
       const id = await this.deps.db.transaction().execute(async (trx) => {
-        const taken = await collectors.findCredentialsByPrefix(trx, prefix);
+        const taken = await findCredentialsByPrefix(trx, prefix);
         if (taken) return undefined;
         const row = await collectors.insertCollector(trx, {
           workspace_id: workspace.id,
@@ -105,7 +106,7 @@ export class CollectorService {
       const { key, prefix } = generateApiKey();
       const keyHash = await this.deps.hasher.hash(key);
       const updated = await this.deps.db.transaction().execute(async (trx) => {
-        if (await collectors.findCredentialsByPrefix(trx, prefix)) return false;
+        if (await findCredentialsByPrefix(trx, prefix)) return false;
         return collectors.updateCollector(trx, current.id, { key_prefix: prefix, key_hash: keyHash });
       });
       if (updated) {

@@ -74,6 +74,7 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: duration(1).default(5_000),
   DB_STATEMENT_TIMEOUT_MS: duration(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   MAX_RECEIVE_MESSAGE_BYTES: int(1024).default(64 * 1024 * 1024),
   MAX_SESSIONS_PER_BATCH: int(1).default(1000),
   SHUTDOWN_GRACE_MS: duration(0).default(25_000),
@@ -197,6 +198,8 @@ export interface Config {
     readonly migrateOnStart: boolean;
   };
   readonly logLevel: string;
+  /** `auto`: readable lines when stdout is a terminal, JSON everywhere else. */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
   readonly shutdownGraceMs: number;
   readonly ingest: {
     readonly maxSessionsPerBatch: number;
@@ -206,6 +209,8 @@ export interface Config {
     /** An in_progress batch whose heartbeat is older than this may be taken over. */
     readonly idempotencyStaleMs: number;
     readonly idempotencyPurgeIntervalMs: number;
+    /** RetryInfo delay of ABORTED when another call holds (or took over) the same batch_id. */
+    readonly idempotencyRetryDelayMs: number;
     /** Sessions per transaction on ExportSessionsStream. */
     readonly streamChunkSessions: number;
     readonly limits: IngestLimits;
@@ -250,6 +255,9 @@ export interface ProtectConfig {
   /** The longest a unary RPC may run on the server; 0 turns the server-side deadline off. */
   readonly rpcTimeoutMs: number;
 }
+
+/** Not a variable (yet): how long a client waits before retrying a batch another call holds. */
+const IDEMPOTENCY_RETRY_DELAY_MS = 1_000;
 
 /** Parses and validates the environment once; the result is deeply frozen. */
 export function loadConfig(env: Env = process.env): Config {
@@ -303,6 +311,7 @@ export function loadConfig(env: Env = process.env): Config {
       migrateOnStart: e.MIGRATE_ON_START,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     ingest: {
       maxSessionsPerBatch: e.MAX_SESSIONS_PER_BATCH,
@@ -310,6 +319,7 @@ export function loadConfig(env: Env = process.env): Config {
       idempotencyWaitMs: e.IDEMPOTENCY_WAIT_MS,
       idempotencyStaleMs: e.IDEMPOTENCY_STALE_MS,
       idempotencyPurgeIntervalMs: e.IDEMPOTENCY_PURGE_INTERVAL_MS,
+      idempotencyRetryDelayMs: IDEMPOTENCY_RETRY_DELAY_MS,
       streamChunkSessions: e.INGEST_STREAM_CHUNK_SESSIONS,
       limits: {
         maxStringBytes: e.MAX_STRING_BYTES,

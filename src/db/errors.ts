@@ -1,3 +1,8 @@
+/**
+ * The one place that classifies database errors: unavailable (retry later,
+ * UNAVAILABLE) or a transient conflict (retry the transaction now).
+ */
+
 /** Node socket errors that mean the database server cannot be reached. */
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED',
@@ -35,4 +40,19 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     }
   }
   return false;
+}
+
+/** A deadlock (40P01) or serialization failure (40001): retrying the transaction may succeed. */
+export function isTransientConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+/**
+ * A foreign-key violation (23503): a row the statement references was deleted
+ * by a concurrent transaction (data lifecycle deletes unreferenced dimension
+ * rows). Retrying with the rows looked up again succeeds.
+ */
+export function isConcurrentDeletion(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '23503';
 }

@@ -238,5 +238,6 @@ export type SessionRow = Selectable<SessionsTable>;
 export type ThreadRow = Selectable<ThreadsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type NewMessage = Insertable<MessagesTable>;
+export type FileTouchedRow = Selectable<FilesTouchedTable>;
 export type PlanRow = Selectable<PlansTable>;
 export type IngestBatchRow = Selectable<IngestBatchesTable>;

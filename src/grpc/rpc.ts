@@ -1,50 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logging/logger';
-import { DomainError } from '../errors';
-import { toServiceError } from './status';
+import { DomainError } from '../errors/domain-error';
+import type { CallContext, ClientStreamHandler, UnaryHandler } from '../identity/call-context';
+import type { Authenticator } from '../identity/caller';
+import type { RpcObserver } from '../metrics/rpc-observer';
+import { type StatusPolicy, toServiceError } from './status';
 import { decodedChunks, decodedOrThrow, type UndecodableMessage } from './undecodable';
-
-/** The collector behind an authenticated call, handed to every handler. */
-export interface Caller {
-  readonly collectorId: string;
-  readonly collectorName: string;
-  readonly workspaceId: string;
-  /** Per-collector overrides of the configured rate limits, when set. */
-  readonly rateLimits: {
-    readonly requestsPerMin: number | undefined;
-    readonly messagesPerMin: number | undefined;
-  };
-}
-
-/** Resolves the caller from call metadata, or throws an UNAUTHENTICATED DomainError. */
-export interface Authenticator {
-  authenticate(metadata: grpc.Metadata, peer: string): Promise<Caller>;
-}
-
-/** What a handler learns about its call besides the request. */
-export interface RpcContext {
-  readonly method: string;
-  readonly requestId: string;
-  readonly logger: Logger;
-  readonly metadata: grpc.Metadata;
-  readonly peer: string;
-  readonly caller: Caller;
-  /** Aborted when the client cancels or the deadline passes. */
-  readonly signal: AbortSignal;
-}
-
-/** Sees every RPC once it ends; metrics hook in here. */
-export interface RpcObserver {
-  onRpcEnd(method: string, code: grpc.status, durationMs: number): void;
-  /** Each request message's encoded size, as it is decoded (client streams: per message). */
-  onRequestBytes?(method: string, bytes: number): void;
-}
 
 export interface RpcDeps {
   readonly logger: Logger;
   readonly authenticator: Authenticator;
   readonly observer?: RpcObserver;
+  /** Retry delays of errors mapped to statuses. */
+  readonly statusPolicy: StatusPolicy;
   /** Tracks in-flight calls so shutdown can wait for them. */
   readonly inFlight?: InFlightCalls;
   /**
@@ -54,9 +23,6 @@ export interface RpcDeps {
    */
   readonly timeoutMs?: number;
 }
-
-export type UnaryHandler<Req, Res> = (request: Req, ctx: RpcContext) => Promise<Res>;
-export type ClientStreamHandler<Req, Res> = (stream: AsyncIterable<Req>, ctx: RpcContext) => Promise<Res>;
 
 /** Counts running calls; `idle()` resolves when none is left. */
 export class InFlightCalls {
@@ -94,7 +60,7 @@ async function runCall<Res>(
   method: string,
   call: AnyCall,
   deps: RpcDeps,
-  invoke: (ctx: RpcContext) => Promise<Res>,
+  invoke: (ctx: CallContext) => Promise<Res>,
   respond: (err: Partial<grpc.StatusObject> | null, value?: Res) => void,
 ): Promise<void> {
   const started = process.hrtime.bigint();
@@ -114,11 +80,11 @@ async function runCall<Res>(
     const caller = await deps.authenticator.authenticate(call.metadata, peer);
     collectorId = caller.collectorId;
     logger = deps.logger.child({ method, requestId, collectorId, workspaceId: caller.workspaceId });
-    const ctx: RpcContext = { method, requestId, logger, metadata: call.metadata, peer, caller, signal: abort.signal };
+    const ctx: CallContext = { method, requestId, logger, metadata: call.metadata, peer, caller, signal: abort.signal };
     const value = await withTimeout(invoke(ctx), deps.timeoutMs, abort);
     respond(null, value);
   } catch (err) {
-    const status = toServiceError(err, callLogger());
+    const status = toServiceError(err, callLogger(), deps.statusPolicy);
     code = status.code ?? grpc.status.UNKNOWN;
     respond(status);
   } finally {

@@ -1,10 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Config } from '../config/config';
-import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
 import { addReflection } from './reflection';
-import { type Authenticator, InFlightCalls, type RpcDeps, type RpcObserver } from './rpc';
+import { statusPolicyOf } from './status';
+import type { Authenticator } from '../identity/caller';
+import type { RpcObserver } from '../metrics/rpc-observer';
+import { InFlightCalls, type RpcDeps } from './rpc';
 import { createGrpcCredentials, type ReloadingCertificateProvider } from './tls';
 import { enforceStrictUtf8, withTolerantRequests } from './undecodable';
 
@@ -16,7 +18,6 @@ export interface ServiceRegistration {
 }
 
 export interface ServerDeps {
-  readonly database: Database;
   readonly logger: Logger;
   readonly authenticator: Authenticator;
   readonly observer?: RpcObserver;
@@ -115,6 +116,7 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
     logger: deps.logger,
     authenticator: deps.authenticator,
     observer: deps.observer,
+    statusPolicy: statusPolicyOf(config),
     inFlight,
     timeoutMs: deps.rpcTimeoutMs,
   };

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { DomainError, type DomainErrorKind } from '../errors';
+import type { Config } from '../config/config';
+import { DomainError, type DomainErrorKind } from '../errors/domain-error';
 import type { Logger } from '../logging/logger';
 import { isDatabaseUnavailable } from '../db/errors';
 import { encodeRetryInfoDetails } from './retry-info';
@@ -28,12 +29,23 @@ export function statusNameOf(err: unknown): string {
   return grpc.status[code];
 }
 
+/** Retry delays for errors that carry none of their own (from the config). */
+export interface StatusPolicy {
+  /** RetryInfo delay of UNAVAILABLE when the database is lost mid-call (OVERLOAD_RETRY_DELAY_MS). */
+  readonly unavailableRetryDelayMs: number;
+}
+
+export function statusPolicyOf(config: Pick<Config, 'protect'>): StatusPolicy {
+  return { unavailableRetryDelayMs: config.protect.overloadRetryDelayMs };
+}
+
 /**
- * The one place where errors become gRPC statuses. Domain errors keep their
+ * The one place where errors become gRPC statuses (RPC handlers, the
+ * admission interceptor and the admin socket all come here). Domain errors keep their
  * message; a lost database becomes UNAVAILABLE (retryable); anything else is
  * logged in full and answered with a generic INTERNAL.
  */
-export function toServiceError(err: unknown, logger: Logger): Partial<grpc.StatusObject> {
+export function toServiceError(err: unknown, logger: Logger, policy: StatusPolicy): grpc.StatusObject {
   if (err instanceof DomainError) {
     const metadata = new grpc.Metadata();
     if (err.retryDelayMs !== undefined) {
@@ -48,9 +60,12 @@ export function toServiceError(err: unknown, logger: Logger): Partial<grpc.Statu
     logger.warn({ err }, 'database unavailable');
     const metadata = new grpc.Metadata();
     const message = 'database unavailable, retry later';
-    metadata.set('grpc-status-details-bin', encodeRetryInfoDetails(grpc.status.UNAVAILABLE, message, 1000));
+    metadata.set(
+      'grpc-status-details-bin',
+      encodeRetryInfoDetails(grpc.status.UNAVAILABLE, message, policy.unavailableRetryDelayMs),
+    );
     return { code: grpc.status.UNAVAILABLE, details: message, metadata };
   }
   logger.error({ err }, 'unexpected error');
-  return { code: grpc.status.INTERNAL, details: 'internal error' };
+  return { code: grpc.status.INTERNAL, details: 'internal error', metadata: new grpc.Metadata() };
 }

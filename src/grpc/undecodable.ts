@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { configureTextEncoding, getTextEncoding } from '@bufbuild/protobuf/wire';
-import { invalidArgument } from '../errors';
+import { invalidArgument } from '../errors/domain-error';
 
 let strictUtf8 = false;
 

@@ -1,4 +1,4 @@
-import { DomainError } from '../errors';
+import { DomainError } from '../errors/domain-error';
 
 const cancelled = () => new DomainError('aborted', 'stream cancelled by the client');
 

@@ -1,6 +1,6 @@
 import {
   BatchStatus,
-  type ExportSessionsResponse,
+  ExportSessionsResponse,
   type SessionResult,
   SessionStatus,
 } from '../../generated/catsyphon/telemetry/v1/sessions';
@@ -52,4 +52,10 @@ export class BatchTally {
       },
     };
   }
+}
+
+/** The encoded response: stored for replays and sent as is. */
+export function encodeResponse(response: ExportSessionsResponse): Buffer {
+  const bytes = ExportSessionsResponse.encode(response).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

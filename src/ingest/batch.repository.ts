@@ -25,7 +25,7 @@ export interface BatchRecord {
 }
 
 /** What claimOrFind saw: our claim succeeded, another call's record, or neither (retry). */
-export type ClaimOutcome = { claimed: true } | { claimed: false; record: BatchRecord | undefined };
+export type ClaimOutcome = { kind: 'claimed' } | { kind: 'found'; record: BatchRecord | undefined };
 
 /**
  * One round trip: inserts the in_progress row, or, when the batch already
@@ -55,8 +55,8 @@ export async function claimOrFind(
       extract(epoch FROM expires_at - now())::float8 * 1000
     FROM ingest_batches WHERE workspace_id = ${key.workspaceId} AND batch_id = ${key.batchId}`.execute(db);
   const row = result.rows[0];
-  if (row?.claimed) return { claimed: true };
-  return { claimed: false, record: row && toRecord(row) };
+  if (row?.claimed) return { kind: 'claimed' };
+  return { kind: 'found', record: row && toRecord(row) };
 }
 
 function toRecord(row: BatchRecord): BatchRecord {

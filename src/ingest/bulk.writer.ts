@@ -3,12 +3,12 @@ import type { CopyIn } from '../db/copy';
 import type { DB } from '../db/schema';
 import { type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import type { DimensionCache } from './dimension.cache';
-import { type CopyThread, copyNewMessages } from './repositories/message.copy';
-import { insertFiles, insertNewMessages, type NewFileRow, type NewMessageRow } from './repositories/message.repository';
-import { insertNewPlans } from './repositories/plan.repository';
-import { insertSessionsIfAbsent } from './repositories/session.repository';
-import { type NewThreadRow, threadKey, upsertThreads } from './repositories/thread.repository';
-import { fileRows, messageRow, planRow, sessionFields, threadRow } from './session.mapper';
+import { type CopyThread, copyNewMessages } from '../sessions/message.copy';
+import { insertFiles, insertNewMessages, type NewFileRow, type NewMessageRow } from '../sessions/message.repository';
+import { insertNewPlans } from '../sessions/plan.repository';
+import { insertSessionsIfAbsent } from '../sessions/session.repository';
+import { type NewThreadRow, threadKey, upsertThreads } from '../sessions/thread.repository';
+import { fileRows, messageRow, planRow, sessionFields, threadRow } from '../sessions/session.mapper';
 import { type IngestOwner, resolveRefs } from './session.writer';
 
 export interface BulkItem {

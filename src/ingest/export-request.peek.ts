@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type * as grpc from '@grpc/grpc-js';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { invalidArgument } from '../errors';
+import { invalidArgument } from '../errors/domain-error';
 import {
   CollectorInfo,
   ExportSessionsRequest,
@@ -24,24 +23,17 @@ export interface RequestPeek {
 
 const peeks = new WeakMap<object, RequestPeek>();
 
-/** The peek of a request decoded by withLazySessions, if it was. */
+/** The peek of a request decoded by lazyExportRequest, if it was. */
 export function peekOf(request: object): RequestPeek | undefined {
   return peeks.get(request);
 }
 
 /**
- * Makes ExportSessions decode lazily: the deserializer reads collector and
- * batch_id and counts sessions and messages by walking the wire format; the
- * bytes are digested on demand and `sessions` is decoded on first access. A replay of a
+ * An ExportSessionsRequest whose `sessions` decode on first access: the
+ * deserializer reads collector and batch_id and counts sessions and messages
+ * by walking the wire format; the bytes are digested on demand. A replay of a
  * cached batch (an exact resend) is then answered without decoding its
- * sessions at all, which was the largest cost of a replay.
- */
-export function withLazySessions(definition: grpc.ServiceDefinition, method: string): grpc.ServiceDefinition {
-  return { ...definition, [method]: { ...definition[method], requestDeserialize: lazyExportRequest } };
-}
-
-/**
- * An ExportSessionsRequest whose `sessions` decode on first access. The
+ * sessions at all, which was the largest cost of a replay. The
  * fields read eagerly follow the generated decoder (the last occurrence
  * wins); malformed bytes throw here, as the generated decoder would.
  */

@@ -1,18 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { CallAudit } from '../audit/batch-audit';
-import { DomainError } from '../errors';
-import type { RpcContext } from '../grpc/rpc';
+import { DomainError } from '../errors/domain-error';
+import type { CallContext } from '../identity/call-context';
 import type { ExportSessionsResponse, Session, SessionBatch } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { BatchTally } from './batch-response';
-import { type OwnedBatch, payloadMismatch, SessionHasher } from './idempotency.service';
-import {
-  type ExportDeps,
-  checkBatchId,
-  checkSessionCount,
-  encodeResponse,
-  reconcileCounted,
-  recordCommitted,
-} from './ingest.context';
+import { BatchTally, encodeResponse } from './batch-response';
+import { type OwnedBatch, payloadMismatch } from './idempotency.service';
+import { SessionHasher } from './request-hash';
+import { checkBatchId, checkSessionCount } from './batch-request.checks';
+import { admitCollector, recordCommitted } from './export.accounting';
+import type { ExportDeps } from './export.deps';
 import { abortable } from './abortable';
 import { ingestBatch } from './ingest.service';
 
@@ -26,7 +22,7 @@ export const BATCH_ID_HEADER = 'x-batch-id';
  * With an `x-batch-id` header the stream is idempotent like the unary call.
  */
 export function exportSessionsStreamHandler(deps: ExportDeps) {
-  return async (stream: AsyncIterable<SessionBatch>, ctx: RpcContext): Promise<ExportSessionsResponse | Buffer> => {
+  return async (stream: AsyncIterable<SessionBatch>, ctx: CallContext): Promise<ExportSessionsResponse | Buffer> => {
     const audit = deps.audits.begin(ctx.caller, ctx.method, ctx.signal);
     try {
       const response = await exportStream(deps, stream, ctx, audit);
@@ -42,7 +38,7 @@ export function exportSessionsStreamHandler(deps: ExportDeps) {
 async function exportStream(
   deps: ExportDeps,
   stream: AsyncIterable<SessionBatch>,
-  ctx: RpcContext,
+  ctx: CallContext,
   audit: CallAudit,
 ): Promise<ExportSessionsResponse | Buffer> {
   const header = ctx.metadata.get(BATCH_ID_HEADER)[0];
@@ -50,7 +46,7 @@ async function exportStream(
   if (given !== undefined) checkBatchId(given, `${BATCH_ID_HEADER} metadata`);
   const batchId = given ?? randomUUID();
   audit.batchId = batchId;
-  deps.activity.record(ctx.caller, reconcileCounted(deps.metrics, ctx.caller, undefined));
+  admitCollector(deps.metrics, deps.activity, ctx.caller, undefined);
 
   const key = { workspaceId: ctx.caller.workspaceId, batchId };
   const claim = given === undefined ? undefined : await deps.idempotency.acquire(key, undefined, ctx.signal);

@@ -1,17 +1,12 @@
 import type { CallAudit } from '../audit/batch-audit';
-import type { RpcContext } from '../grpc/rpc';
+import type { CallContext } from '../identity/call-context';
 import type { ExportSessionsRequest, ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { BatchTally } from './batch-response';
+import { BatchTally, encodeResponse } from './batch-response';
 import { peekOf } from './export-request.peek';
-import { hashSessions } from './idempotency.service';
-import {
-  type ExportDeps,
-  checkBatchId,
-  checkSessionCount,
-  encodeResponse,
-  reconcileCounted,
-  recordCommitted,
-} from './ingest.context';
+import { hashSessions } from './request-hash';
+import { checkBatchId, checkSessionCount } from './batch-request.checks';
+import { admitCollector, recordCommitted } from './export.accounting';
+import type { ExportDeps } from './export.deps';
 import { ingestBatch } from './ingest.service';
 
 /**
@@ -21,7 +16,7 @@ import { ingestBatch } from './ingest.service';
  * bytes, which the server sends untouched.
  */
 export function exportSessionsHandler(deps: ExportDeps) {
-  return async (request: ExportSessionsRequest, ctx: RpcContext): Promise<ExportSessionsResponse | Buffer> => {
+  return async (request: ExportSessionsRequest, ctx: CallContext): Promise<ExportSessionsResponse | Buffer> => {
     const audit = deps.audits.begin(ctx.caller, ctx.method, ctx.signal);
     try {
       const response = await exportSessions(deps, request, ctx, audit);
@@ -37,7 +32,7 @@ export function exportSessionsHandler(deps: ExportDeps) {
 async function exportSessions(
   deps: ExportDeps,
   request: ExportSessionsRequest,
-  ctx: RpcContext,
+  ctx: CallContext,
   audit: CallAudit,
 ): Promise<ExportSessionsResponse | Buffer> {
   const peek = peekOf(request);
@@ -47,8 +42,7 @@ async function exportSessions(
   audit.messagesIn = peek?.messageCount ?? 0;
   checkBatchId(request.batchId, 'batch_id');
   checkSessionCount(peek?.sessionCount ?? request.sessions.length, deps.settings.maxSessionsPerBatch);
-  const info = reconcileCounted(deps.metrics, ctx.caller, request.collector);
-  deps.activity.record(ctx.caller, info);
+  admitCollector(deps.metrics, deps.activity, ctx.caller, request.collector);
 
   const key = { workspaceId: ctx.caller.workspaceId, batchId: request.batchId };
   // Only a batch this process has answered may be a resend: only then are the bytes digested.

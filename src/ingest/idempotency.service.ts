@@ -1,10 +1,11 @@
-import { createHash, type Hash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
+import type { Config } from '../config/config';
+import type { Database } from '../db/database';
 import type { DB } from '../db/schema';
-import { DomainError } from '../errors';
+import { DomainError } from '../errors/domain-error';
 import type { Logger } from '../logging/logger';
-import { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 import {
   type BatchKey,
   claimOrFind,
@@ -22,6 +23,8 @@ export interface IdempotencySettings {
   readonly waitMs: number;
   /** Heartbeat age after which an in_progress batch may be taken over. */
   readonly staleMs: number;
+  /** RetryInfo delay of ABORTED (the batch is held by another call). */
+  readonly retryDelayMs: number;
 }
 
 /** This call owns the batch: it ingests, then completes (or releases) it. */
@@ -48,72 +51,6 @@ export interface FinishedBatch {
 }
 
 export type BatchClaim = OwnedBatch | FinishedBatch;
-
-/**
- * SHA-256 over each session's canonical encoding, length-prefixed: the same
- * for unary and stream, however chunked, and whatever order the client wrote
- * map entries in (Go and prost re-marshal maps in random order, so a retry
- * of the same batch may differ byte for byte).
- */
-export class SessionHasher {
-  private readonly hash: Hash = createHash('sha256');
-  /** Encoded size of the sessions added so far. */
-  bytes = 0;
-
-  add(session: Session): void {
-    const bytes = Session.encode(withSortedMaps(session)).finish();
-    this.bytes += bytes.length;
-    const len = Buffer.allocUnsafe(4);
-    len.writeUInt32BE(bytes.length);
-    this.hash.update(len).update(bytes);
-  }
-
-  private result: Buffer | undefined;
-
-  /** The digest of everything added; the same Buffer on every call (a retried transaction asks again). */
-  digest(): Buffer {
-    this.result ??= this.hash.digest();
-    return this.result;
-  }
-}
-
-type StringMap = { [key: string]: string };
-
-/** The map with its entries in sorted key order (itself when already so). */
-function sortedMap(map: StringMap): StringMap {
-  const keys = Object.keys(map);
-  let sorted = true;
-  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1] < keys[i];
-  if (sorted) return map;
-  // Null prototype: a "__proto__" key stays an ordinary entry.
-  const out: StringMap = Object.create(null) as StringMap;
-  for (const key of keys.sort()) out[key] = map[key];
-  return out;
-}
-
-/** A shallow copy of the session whose map fields iterate in key order; the input is not changed. */
-function withSortedMaps(s: Session): Session {
-  return {
-    ...s,
-    metadata: sortedMap(s.metadata),
-    project: s.project && { ...s.project, metadata: sortedMap(s.project.metadata) },
-    developer: s.developer && { ...s.developer, metadata: sortedMap(s.developer.metadata) },
-    threads: s.threads.map((t) => ({
-      ...t,
-      metadata: sortedMap(t.metadata),
-      messages: t.messages.map((m) => {
-        const metadata = sortedMap(m.metadata);
-        return metadata === m.metadata ? m : { ...m, metadata };
-      }),
-    })),
-  };
-}
-
-export function hashSessions(sessions: readonly Session[]): Buffer {
-  const h = new SessionHasher();
-  for (const s of sessions) h.add(s);
-  return h.digest();
-}
 
 export const payloadMismatch = (batchId: string) =>
   new DomainError(
@@ -196,7 +133,7 @@ export class IdempotencyService {
         return cached;
       }
       const seen = await claimOrFind(this.db, key, requestHash ?? EMPTY, owner, this.settings.ttlMs, this.settings.staleMs);
-      if (seen.claimed) return this.owned(key, owner);
+      if (seen.kind === 'claimed') return this.owned(key, owner);
       const row = seen.record;
       if (!row) continue;
       if (row.expired) {
@@ -217,7 +154,7 @@ export class IdempotencyService {
         return this.owned(key, owner);
       }
       if (Date.now() >= deadline || signal?.aborted) {
-        throw new DomainError('aborted', 'batch in progress, retry', { retryDelayMs: 1000 });
+        throw new DomainError('aborted', 'batch in progress, retry', { retryDelayMs: this.settings.retryDelayMs });
       }
       await sleep(POLL_MS);
     }
@@ -241,7 +178,9 @@ export class IdempotencyService {
       kind: 'owned',
       complete: async (trx, requestHash, response) => {
         if (!(await completeBatch(trx, key, owner, requestHash, response, this.settings.ttlMs))) {
-          throw new DomainError('aborted', 'batch was taken over by another call, retry', { retryDelayMs: 1000 });
+          throw new DomainError('aborted', 'batch was taken over by another call, retry', {
+            retryDelayMs: this.settings.retryDelayMs,
+          });
         }
         completed = { kind: 'done', requestHash, response };
       },
@@ -287,3 +226,17 @@ export class IdempotencyService {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The idempotency store for a database, configured from Config.ingest. */
+export function createIdempotencyService(config: Config, database: Database, deps: { readonly logger: Logger }) {
+  return new IdempotencyService(
+    database.db,
+    {
+      ttlMs: config.ingest.idempotencyTtlMs,
+      waitMs: config.ingest.idempotencyWaitMs,
+      staleMs: config.ingest.idempotencyStaleMs,
+      retryDelayMs: config.ingest.idempotencyRetryDelayMs,
+    },
+    deps.logger,
+  );
+}

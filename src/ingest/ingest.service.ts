@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IngestLimits } from '../config/config';
 import type { CopyIn, TransactionRunner } from '../db/copy';
-import { isDatabaseUnavailable } from '../db/errors';
+import { isConcurrentDeletion, isDatabaseUnavailable, isTransientConflict } from '../db/errors';
 import type { DB } from '../db/schema';
 import type { Logger } from '../logging/logger';
 import { ErrorCode, type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
@@ -68,7 +68,7 @@ export async function ingestBatch(
   sessions.forEach((session, index) => {
     for (const t of session.threads) totalMessages += t.messages.length;
     const verdict = validateSession(session, `sessions[${firstIndex + index}]`, options.limits);
-    if (verdict.ok) pending.push({ index, session, unresolved: verdict.unresolvedParents });
+    if (verdict.kind === 'valid') pending.push({ index, session, unresolved: verdict.unresolvedParents });
     else results[index] = failed(session.id, ErrorCode.ERROR_CODE_VALIDATION, verdict.issue.message, verdict.issue.field);
   });
   pending.sort((a, b) => a.session.assistant - b.session.assistant || compareStrings(a.session.id, b.session.id));
@@ -82,9 +82,9 @@ export async function ingestBatch(
       break;
     } catch (err) {
       // A deadlock or serialization failure rolled everything back: the whole batch is retried.
-      if (attempt >= MAX_ATTEMPTS || !isTransientConflict(err)) throw err;
+      if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) throw err;
       // A dimension row this process had cached was deleted (src/lifecycle/): look them up again.
-      if (isForeignKeyViolation(err)) cache.clear();
+      if (isConcurrentDeletion(err)) cache.clear();
       options.logger.warn({ err: String(err), attempt }, 'ingest transaction hit a lock conflict; retrying it');
     }
   }
@@ -102,7 +102,7 @@ export async function ingestBatch(
     if (bulk.length > 0) {
       const bulkStaged = new Map(staged);
       const created = await inSavepoint(trx, 'ingest_bulk', () => storeNewSessions(trx, owner, bulk, cache, bulkStaged, copy));
-      if (created.ok) {
+      if (created.kind === 'done') {
         for (const [index, result] of created.value) results[index] = result;
         for (const [k, v] of bulkStaged) staged.set(k, v);
         rest = pending.filter((p) => !created.value.has(p.index));
@@ -117,7 +117,7 @@ export async function ingestBatch(
       const stored = await inSavepoint(trx, 'ingest_session', () =>
         storeSession(trx, owner, item.session, item.unresolved, cache, sessionStaged, existing.has(item.index)),
       );
-      if (stored.ok) {
+      if (stored.kind === 'done') {
         results[item.index] = stored.value;
         for (const [k, v] of sessionStaged) staged.set(k, v);
       } else if (stored.error instanceof StoredStateInvalid) {
@@ -137,19 +137,16 @@ export async function ingestBatch(
 const MAX_ATTEMPTS = 3;
 
 /**
- * A deadlock (40P01) or serialization failure (40001), or a row deleted under
- * the batch by a concurrent deletion (a referenced row gone: 23503, or a
- * session gone before it was locked): retrying the transaction may succeed.
+ * Retrying the whole transaction may succeed: a deadlock or serialization
+ * failure, or a concurrent deletion (src/lifecycle/) that removed a row the
+ * batch references (a cached dimension id: 23503) or a session between
+ * finding and locking it.
  */
-function isTransientConflict(err: unknown): boolean {
-  if (err instanceof SessionVanished) return true;
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001' || code === '23503';
+function isRetryable(err: unknown): boolean {
+  return isTransientConflict(err) || isConcurrentDeletion(err) || err instanceof SessionVanished;
 }
 
-const isForeignKeyViolation = (err: unknown) => (err as { code?: unknown } | null)?.code === '23503';
-
-type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown };
+type Attempt<T> = { kind: 'done'; value: T } | { kind: 'failed'; error: unknown };
 
 /**
  * Runs `work` in a savepoint; on failure rolls back to it and returns the
@@ -160,12 +157,12 @@ async function inSavepoint<T>(trx: Kysely<DB>, name: string, work: () => Promise
   try {
     const value = await work();
     await sql`RELEASE SAVEPOINT ${sql.id(name)}`.execute(trx);
-    return { ok: true, value };
+    return { kind: 'done', value };
   } catch (error) {
-    if (isDatabaseUnavailable(error) || isTransientConflict(error)) throw error;
+    if (isDatabaseUnavailable(error) || isRetryable(error)) throw error;
     await sql`ROLLBACK TO SAVEPOINT ${sql.id(name)}`.execute(trx);
     await sql`RELEASE SAVEPOINT ${sql.id(name)}`.execute(trx);
-    return { ok: false, error };
+    return { kind: 'failed', error };
   }
 }
 

@@ -20,172 +20,199 @@ export interface UnresolvedParent {
 }
 
 export type ValidationResult =
-  | { readonly ok: true; readonly unresolvedParents: readonly UnresolvedParent[] }
-  | { readonly ok: false; readonly issue: ValidationIssue };
+  | { readonly kind: 'valid'; readonly unresolvedParents: readonly UnresolvedParent[] }
+  | { readonly kind: 'invalid'; readonly issue: ValidationIssue };
+
+/** A check's finding: the first problem, or undefined when there is none. */
+type Finding = ValidationIssue | undefined;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-class Invalid extends Error {
-  constructor(readonly issue: ValidationIssue) {
-    super(issue.message);
-  }
-}
-
-const fail = (field: string, message: string): never => {
-  throw new Invalid({ field, message });
-};
+const issue = (field: string, message: string): ValidationIssue => ({ field, message });
 
 /** UTF-8 length check that only measures strings that could be too long. */
-function checkBytes(value: string, limit: number, field: string): void {
-  if (value.length * 3 <= limit) return;
+function checkBytes(value: string, limit: number, field: string): Finding {
+  if (value.length * 3 <= limit) return undefined;
   const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > limit) fail(field, `${field} is ${bytes} bytes, more than the limit of ${limit}`);
+  return bytes > limit ? issue(field, `${field} is ${bytes} bytes, more than the limit of ${limit}`) : undefined;
 }
 
 /** Short strings live in PostgreSQL `text` columns, which cannot hold NUL. */
-function checkText(value: string, limits: IngestLimits, field: string): void {
-  checkBytes(value, limits.maxStringBytes, field);
-  if (value.includes('\u0000')) fail(field, `${field} must not contain NUL characters`);
+function checkText(value: string, limits: IngestLimits, field: string): Finding {
+  return (
+    checkBytes(value, limits.maxStringBytes, field) ??
+    (value.includes('\u0000') ? issue(field, `${field} must not contain NUL characters`) : undefined)
+  );
 }
 
-function checkOptionalText(value: string | undefined, limits: IngestLimits, field: string): void {
-  if (value !== undefined) checkText(value, limits, field);
+function checkOptionalText(value: string | undefined, limits: IngestLimits, field: string): Finding {
+  return value === undefined ? undefined : checkText(value, limits, field);
 }
 
-function checkNs(value: bigint | undefined, field: string): void {
-  if (value === undefined) return;
+function checkNs(value: bigint | undefined, field: string): Finding {
+  if (value === undefined) return undefined;
   if (typeof value !== 'bigint' || value < INT64_MIN || value > INT64_MAX) {
-    fail(field, `${field} must be an int64 count of nanoseconds since the Unix epoch`);
+    return issue(field, `${field} must be an int64 count of nanoseconds since the Unix epoch`);
   }
+  return undefined;
 }
 
-function checkMetadata(map: { [key: string]: string }, limits: IngestLimits, field: string): void {
+function checkMetadata(map: { [key: string]: string }, limits: IngestLimits, field: string): Finding {
   let entries = 0;
   for (const key in map) {
     entries++;
-    if (entries > limits.maxMetadataEntries) {
-      fail(field, `${field} has more than ${limits.maxMetadataEntries} entries`);
-    }
-    checkBytes(key, limits.maxStringBytes, `${field}[${JSON.stringify(key)}]`);
-    checkBytes(map[key], limits.maxMetadataValueBytes, `${field}[${JSON.stringify(key)}]`);
+    if (entries > limits.maxMetadataEntries) return issue(field, `${field} has more than ${limits.maxMetadataEntries} entries`);
+    const found =
+      checkBytes(key, limits.maxStringBytes, `${field}[${JSON.stringify(key)}]`) ??
+      checkBytes(map[key], limits.maxMetadataValueBytes, `${field}[${JSON.stringify(key)}]`);
+    if (found) return found;
   }
+  return undefined;
 }
 
 /**
  * Checks one session of a batch. `path` is its field path, e.g. `sessions[3]`.
- * Checks that need the database (a parent thread stored by an earlier export)
- * are returned as `unresolvedParents` for the ingest service to finish.
+ * Returns the first problem found, or, when there is none, the checks that
+ * need the database (a parent thread stored by an earlier export) as
+ * `unresolvedParents` for the ingest service to finish. Never throws.
  */
 export function validateSession(session: Session, path: string, limits: IngestLimits): ValidationResult {
-  try {
-    return { ok: true, unresolvedParents: check(session, path, limits) };
-  } catch (err) {
-    if (err instanceof Invalid) return { ok: false, issue: err.issue };
-    throw err;
-  }
+  const unresolved: UnresolvedParent[] = [];
+  const found = checkSession(session, path, limits, unresolved);
+  return found ? { kind: 'invalid', issue: found } : { kind: 'valid', unresolvedParents: unresolved };
 }
 
-function check(s: Session, path: string, limits: IngestLimits): UnresolvedParent[] {
-  if (s.id === '') fail(`${path}.id`, 'session id must not be empty');
-  checkText(s.id, limits, `${path}.id`);
-  if (s.backingModel) {
-    checkText(s.backingModel.provider, limits, `${path}.backing_model.provider`);
-    checkText(s.backingModel.modelId, limits, `${path}.backing_model.model_id`);
-    checkOptionalText(s.backingModel.displayName, limits, `${path}.backing_model.display_name`);
-  }
-  if (s.project) {
-    checkText(s.project.path, limits, `${path}.project.path`);
-    checkText(s.project.name, limits, `${path}.project.name`);
-    checkMetadata(s.project.metadata, limits, `${path}.project.metadata`);
-  }
-  if (s.developer) {
-    checkText(s.developer.username, limits, `${path}.developer.username`);
-    checkOptionalText(s.developer.email, limits, `${path}.developer.email`);
-    checkMetadata(s.developer.metadata, limits, `${path}.developer.metadata`);
-  }
-  checkNs(s.startedAtNs, `${path}.started_at_ns`);
-  checkNs(s.lastActivityAtNs, `${path}.last_activity_at_ns`);
-  if (s.gitContext) {
-    checkOptionalText(s.gitContext.branch, limits, `${path}.git_context.branch`);
-    checkOptionalText(s.gitContext.commitSha, limits, `${path}.git_context.commit_sha`);
-    checkOptionalText(s.gitContext.remoteUrl, limits, `${path}.git_context.remote_url`);
-  }
-  checkMetadata(s.metadata, limits, `${path}.metadata`);
+function checkSession(s: Session, path: string, limits: IngestLimits, unresolved: UnresolvedParent[]): Finding {
+  if (s.id === '') return issue(`${path}.id`, 'session id must not be empty');
+  const m = s.backingModel;
+  const p = s.project;
+  const d = s.developer;
+  const g = s.gitContext;
+  const found =
+    checkText(s.id, limits, `${path}.id`) ??
+    (m &&
+      (checkText(m.provider, limits, `${path}.backing_model.provider`) ??
+        checkText(m.modelId, limits, `${path}.backing_model.model_id`) ??
+        checkOptionalText(m.displayName, limits, `${path}.backing_model.display_name`))) ??
+    (p &&
+      (checkText(p.path, limits, `${path}.project.path`) ??
+        checkText(p.name, limits, `${path}.project.name`) ??
+        checkMetadata(p.metadata, limits, `${path}.project.metadata`))) ??
+    (d &&
+      (checkText(d.username, limits, `${path}.developer.username`) ??
+        checkOptionalText(d.email, limits, `${path}.developer.email`) ??
+        checkMetadata(d.metadata, limits, `${path}.developer.metadata`))) ??
+    checkNs(s.startedAtNs, `${path}.started_at_ns`) ??
+    checkNs(s.lastActivityAtNs, `${path}.last_activity_at_ns`) ??
+    (g &&
+      (checkOptionalText(g.branch, limits, `${path}.git_context.branch`) ??
+        checkOptionalText(g.commitSha, limits, `${path}.git_context.commit_sha`) ??
+        checkOptionalText(g.remoteUrl, limits, `${path}.git_context.remote_url`))) ??
+    checkMetadata(s.metadata, limits, `${path}.metadata`);
+  if (found) return found;
+  return checkThreads(s, path, limits, unresolved) ?? checkPlans(s, path, limits);
+}
 
+function checkThreads(s: Session, path: string, limits: IngestLimits, unresolved: UnresolvedParent[]): Finding {
   const threadIds = new Set<string>();
-  s.threads.forEach((t, i) => {
-    const tp = `${path}.threads[${i}]`;
-    if (t.id === '') fail(`${tp}.id`, 'thread id must not be empty');
-    if (threadIds.has(t.id)) fail(`${tp}.id`, `thread id ${JSON.stringify(t.id)} appears twice in the session`);
+  for (let i = 0; i < s.threads.length; i++) {
+    const t = s.threads[i];
+    if (t.id === '') return issue(`${path}.threads[${i}].id`, 'thread id must not be empty');
+    if (threadIds.has(t.id)) {
+      return issue(`${path}.threads[${i}].id`, `thread id ${JSON.stringify(t.id)} appears twice in the session`);
+    }
     threadIds.add(t.id);
-  });
-  const unresolved: UnresolvedParent[] = [];
-  s.threads.forEach((t, i) => {
+  }
+  for (let i = 0; i < s.threads.length; i++) {
+    const t = s.threads[i];
     const tp = `${path}.threads[${i}]`;
-    checkThread(t, tp, limits);
+    const found = checkThread(t, tp, limits);
+    if (found) return found;
     if (t.parentThreadId !== undefined && !threadIds.has(t.parentThreadId)) {
       unresolved.push({ parentThreadId: t.parentThreadId, field: `${tp}.parent_thread_id` });
     }
-  });
+  }
+  return undefined;
+}
 
+function checkPlans(s: Session, path: string, limits: IngestLimits): Finding {
   const planIds = new Set<string>();
-  s.plans.forEach((p, i) => {
+  for (let i = 0; i < s.plans.length; i++) {
+    const p = s.plans[i];
     const pp = `${path}.plans[${i}]`;
-    if (p.id === '') fail(`${pp}.id`, 'plan id must not be empty');
-    checkText(p.id, limits, `${pp}.id`);
-    if (planIds.has(p.id)) fail(`${pp}.id`, `plan id ${JSON.stringify(p.id)} appears twice in the session`);
+    if (p.id === '') return issue(`${pp}.id`, 'plan id must not be empty');
+    const id = checkText(p.id, limits, `${pp}.id`);
+    if (id) return id;
+    if (planIds.has(p.id)) return issue(`${pp}.id`, `plan id ${JSON.stringify(p.id)} appears twice in the session`);
     planIds.add(p.id);
-    checkText(p.path, limits, `${pp}.path`);
-    checkOptionalText(p.title, limits, `${pp}.title`);
-    if (p.content !== undefined) checkBytes(p.content, limits.maxContentBytes, `${pp}.content`);
-    checkNs(p.createdAtNs, `${pp}.created_at_ns`);
-    checkNs(p.updatedAtNs, `${pp}.updated_at_ns`);
-  });
-  return unresolved;
+    const found =
+      checkText(p.path, limits, `${pp}.path`) ??
+      checkOptionalText(p.title, limits, `${pp}.title`) ??
+      (p.content === undefined ? undefined : checkBytes(p.content, limits.maxContentBytes, `${pp}.content`)) ??
+      checkNs(p.createdAtNs, `${pp}.created_at_ns`) ??
+      checkNs(p.updatedAtNs, `${pp}.updated_at_ns`);
+    if (found) return found;
+  }
+  return undefined;
 }
 
-function checkThread(t: Thread, tp: string, limits: IngestLimits): void {
-  checkText(t.id, limits, `${tp}.id`);
-  checkOptionalText(t.parentThreadId, limits, `${tp}.parent_thread_id`);
-  checkOptionalText(t.spawnedByMessageId, limits, `${tp}.spawned_by_message_id`);
-  checkNs(t.startedAtNs, `${tp}.started_at_ns`);
-  checkNs(t.endedAtNs, `${tp}.ended_at_ns`);
-  checkNs(t.lastActivityAtNs, `${tp}.last_activity_at_ns`);
-  checkMetadata(t.metadata, limits, `${tp}.metadata`);
+function checkThread(t: Thread, tp: string, limits: IngestLimits): Finding {
+  const found =
+    checkText(t.id, limits, `${tp}.id`) ??
+    checkOptionalText(t.parentThreadId, limits, `${tp}.parent_thread_id`) ??
+    checkOptionalText(t.spawnedByMessageId, limits, `${tp}.spawned_by_message_id`) ??
+    checkNs(t.startedAtNs, `${tp}.started_at_ns`) ??
+    checkNs(t.endedAtNs, `${tp}.ended_at_ns`) ??
+    checkNs(t.lastActivityAtNs, `${tp}.last_activity_at_ns`) ??
+    checkMetadata(t.metadata, limits, `${tp}.metadata`);
+  if (found) return found;
   const seqs = new Set<number>();
-  t.messages.forEach((m, k) => {
+  for (let k = 0; k < t.messages.length; k++) {
+    const m = t.messages[k];
     const mp = `${tp}.messages[${k}]`;
-    if (!Number.isInteger(m.seq) || m.seq < 1 || m.seq > 2147483647) fail(`${mp}.seq`, 'seq must be at least 1');
-    if (seqs.has(m.seq)) fail(`${mp}.seq`, `seq ${m.seq} appears twice in thread ${JSON.stringify(t.id)}`);
+    if (!Number.isInteger(m.seq) || m.seq < 1 || m.seq > 2147483647) return issue(`${mp}.seq`, 'seq must be at least 1');
+    if (seqs.has(m.seq)) return issue(`${mp}.seq`, `seq ${m.seq} appears twice in thread ${JSON.stringify(t.id)}`);
     seqs.add(m.seq);
-    checkMessage(m, mp, limits);
-  });
+    const inMessage = checkMessage(m, mp, limits);
+    if (inMessage) return inMessage;
+  }
+  return undefined;
 }
 
-function checkMessage(m: Message, mp: string, limits: IngestLimits): void {
-  if (m.authorRole === AuthorRole.AUTHOR_ROLE_UNSPECIFIED) fail(`${mp}.author_role`, 'author_role must be set');
-  if (m.messageType === MessageType.MESSAGE_TYPE_UNSPECIFIED) fail(`${mp}.message_type`, 'message_type must be set');
-  checkOptionalText(m.authorName, limits, `${mp}.author_name`);
-  checkBytes(m.content, limits.maxContentBytes, `${mp}.content`);
-  checkNs(m.emittedAtNs, `${mp}.emitted_at_ns`);
-  checkNs(m.observedAtNs, `${mp}.observed_at_ns`);
-  m.toolCalls.forEach((c, i) => {
+function checkMessage(m: Message, mp: string, limits: IngestLimits): Finding {
+  if (m.authorRole === AuthorRole.AUTHOR_ROLE_UNSPECIFIED) return issue(`${mp}.author_role`, 'author_role must be set');
+  if (m.messageType === MessageType.MESSAGE_TYPE_UNSPECIFIED) return issue(`${mp}.message_type`, 'message_type must be set');
+  const found =
+    checkOptionalText(m.authorName, limits, `${mp}.author_name`) ??
+    checkBytes(m.content, limits.maxContentBytes, `${mp}.content`) ??
+    checkNs(m.emittedAtNs, `${mp}.emitted_at_ns`) ??
+    checkNs(m.observedAtNs, `${mp}.observed_at_ns`);
+  if (found) return found;
+  for (let i = 0; i < m.toolCalls.length; i++) {
+    const c = m.toolCalls[i];
     const cp = `${mp}.tool_calls[${i}]`;
-    checkBytes(c.id, limits.maxStringBytes, `${cp}.id`);
-    checkBytes(c.name, limits.maxStringBytes, `${cp}.name`);
-    checkBytes(c.input, limits.maxContentBytes, `${cp}.input`);
-  });
-  if (m.toolResult) {
-    checkBytes(m.toolResult.toolCallId, limits.maxStringBytes, `${mp}.tool_result.tool_call_id`);
-    checkBytes(m.toolResult.content, limits.maxContentBytes, `${mp}.tool_result.content`);
+    const inCall =
+      checkBytes(c.id, limits.maxStringBytes, `${cp}.id`) ??
+      checkBytes(c.name, limits.maxStringBytes, `${cp}.name`) ??
+      checkBytes(c.input, limits.maxContentBytes, `${cp}.input`);
+    if (inCall) return inCall;
   }
-  m.filesTouched.forEach((f, i) => {
-    checkText(f.path, limits, `${mp}.files_touched[${i}].path`);
-    checkNs(f.timestampNs, `${mp}.files_touched[${i}].timestamp_ns`);
-  });
+  const r = m.toolResult;
+  const inResult =
+    r &&
+    (checkBytes(r.toolCallId, limits.maxStringBytes, `${mp}.tool_result.tool_call_id`) ??
+      checkBytes(r.content, limits.maxContentBytes, `${mp}.tool_result.content`));
+  if (inResult) return inResult;
+  for (let i = 0; i < m.filesTouched.length; i++) {
+    const f = m.filesTouched[i];
+    const inFile =
+      checkText(f.path, limits, `${mp}.files_touched[${i}].path`) ??
+      checkNs(f.timestampNs, `${mp}.files_touched[${i}].timestamp_ns`);
+    if (inFile) return inFile;
+  }
   if (m.rawData.length > limits.maxRawDataBytes) {
-    fail(`${mp}.raw_data`, `${mp}.raw_data is ${m.rawData.length} bytes, more than the limit of ${limits.maxRawDataBytes}`);
+    return issue(`${mp}.raw_data`, `${mp}.raw_data is ${m.rawData.length} bytes, more than the limit of ${limits.maxRawDataBytes}`);
   }
-  checkMetadata(m.metadata, limits, `${mp}.metadata`);
+  return checkMetadata(m.metadata, limits, `${mp}.metadata`);
 }

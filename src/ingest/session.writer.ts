@@ -2,27 +2,30 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema';
 import { type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { type DimensionCache, developerKey, modelKey, projectKey } from './dimension.cache';
-import { resolveBackingModel, resolveDeveloper, resolveProject } from './repositories/dimension.repository';
-import { insertFiles, insertMessages, type NewFileRow, type NewMessageRow } from './repositories/message.repository';
-import { upsertPlans } from './repositories/plan.repository';
+import { type DimensionRow, type DimensionTable, resolveDimension } from '../sessions/dimension.repository';
+import { insertFiles, insertMessages, type NewFileRow, type NewMessageRow } from '../sessions/message.repository';
+import { upsertPlans } from '../sessions/plan.repository';
 import {
   insertSessionIfAbsent,
   lockSessionWithThreads,
   type SessionKey,
   type SessionRefs,
   updateSession,
-} from './repositories/session.repository';
-import { type NewThreadRow, threadKey, upsertThreads } from './repositories/thread.repository';
+} from '../sessions/session.repository';
+import { type NewThreadRow, threadKey, upsertThreads } from '../sessions/thread.repository';
 import {
+  backingModelRow,
   developerFingerprint,
+  developerRow,
   fileRows,
   messageRow,
   planRow,
   projectFingerprint,
+  projectRow,
   sessionFields,
   threadRow,
-} from './session.mapper';
-import { contiguousSeq, sessionNeedsUpdate, threadNeedsUpdate } from './session.merge';
+} from '../sessions/session.mapper';
+import { contiguousSeq, sessionNeedsUpdate, threadNeedsUpdate } from '../sessions/session.merge';
 import type { UnresolvedParent } from './session.validator';
 
 /** Who the sessions belong to. */
@@ -43,22 +46,18 @@ type RefColumn = keyof SessionRefs;
 /** The session's project, developer and backing model: cache key, column and how to find or create the row. */
 function dimensionsOf(trx: Kysely<DB>, workspaceId: string, s: Session) {
   const out: { key: string; column: RefColumn; resolve: () => Promise<bigint> }[] = [];
+  const add = <T extends DimensionTable>(key: string, column: RefColumn, table: T, row: () => DimensionRow<T>) =>
+    out.push({ key, column, resolve: () => resolveDimension(trx, table, row()) });
   const { project, developer, backingModel: model } = s;
   if (project) {
     const fp = projectFingerprint(project);
-    out.push({ key: projectKey(workspaceId, fp), column: 'project_id', resolve: () => resolveProject(trx, workspaceId, project, fp) });
+    add(projectKey(workspaceId, fp), 'project_id', 'projects', () => projectRow(workspaceId, project, fp));
   }
   if (developer) {
     const fp = developerFingerprint(developer);
-    out.push({
-      key: developerKey(workspaceId, fp),
-      column: 'developer_id',
-      resolve: () => resolveDeveloper(trx, workspaceId, developer, fp),
-    });
+    add(developerKey(workspaceId, fp), 'developer_id', 'developers', () => developerRow(workspaceId, developer, fp));
   }
-  if (model) {
-    out.push({ key: modelKey(model.provider, model.modelId), column: 'backing_model_id', resolve: () => resolveBackingModel(trx, model) });
-  }
+  if (model) add(modelKey(model.provider, model.modelId), 'backing_model_id', 'backing_models', () => backingModelRow(model));
   return out;
 }
 

@@ -3,19 +3,18 @@ import { type AdminAuditEntry, insertAdminAudit, listBatchAudits } from '../audi
 import { findCollector, updateCollector } from '../collectors/collector.repository';
 import { findWorkspace, UUID_PATTERN } from '../collectors/workspace.repository';
 import type { DB } from '../db/schema';
-import { DomainError, invalidArgument, notFound } from '../errors';
+import { DomainError, invalidArgument, notFound } from '../errors/domain-error';
 import type { Logger } from '../logging/logger';
 import { readSession } from '../query/session.reader';
 import { type Clock, systemClock } from '../util/clock';
 import { Assistant, assistantToJSON } from '../../generated/catsyphon/telemetry/v1/sessions';
 import {
   countSessionData,
-  deleteCollectorRow,
   deleteUnreferencedDimensions,
-  deleteWorkspaceRows,
   type SessionSelector,
   workspaceDimensionIds,
-} from './deletion.repository';
+} from '../sessions/session-deletion.repository';
+import { deleteCollectorRow, deleteWorkspaceRows } from './deletion.repository';
 import {
   addCounts,
   type BatchFilter,
@@ -31,7 +30,7 @@ import {
 } from './lifecycle-api';
 import type { RetentionSweeper } from './retention.sweeper';
 import { deleteSelected, retrying } from './session-deleter';
-import { listSessionCatalog, type SessionCatalogRow, sessionRowById } from './session-catalog.repository';
+import { listSessionCatalog, type SessionCatalogRow, sessionRowById } from '../sessions/session-catalog.repository';
 import { setWorkspaceRetention } from './retention.repository';
 
 export interface LifecycleServiceDeps {

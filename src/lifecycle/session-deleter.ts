@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isConcurrentDeletion, isTransientConflict } from '../db/errors';
 import type { DB } from '../db/schema';
 import type { Logger } from '../logging/logger';
 import {
@@ -7,8 +8,8 @@ import {
   type DeletedSessions,
   lockSessions,
   type SessionSelector,
-  tryRetentionLock,
-} from './deletion.repository';
+} from '../sessions/session-deletion.repository';
+import { tryRetentionLock } from './deletion.repository';
 import { addCounts, type DeletionCounts, emptyCounts } from './lifecycle-api';
 
 export interface DeleteOptions {
@@ -56,8 +57,6 @@ export async function deleteSelected(
   }
 }
 
-/** Transient conflicts with concurrent ingestion: a deadlock, a serialization failure, a row referenced meanwhile. */
-const RETRYABLE = new Set(['40P01', '40001', '23503']);
 const ATTEMPTS = 5;
 
 export async function retrying<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
@@ -65,8 +64,8 @@ export async function retrying<T>(logger: Logger, work: () => Promise<T>): Promi
     try {
       return await work();
     } catch (err) {
-      const code = (err as { code?: unknown } | null)?.code;
-      if (attempt >= ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+      // A deadlock, a serialization failure, or a dimension row an ingest referenced meanwhile.
+      if (attempt >= ATTEMPTS || !(isTransientConflict(err) || isConcurrentDeletion(err))) throw err;
       logger.debug({ err: String(err), attempt }, 'deletion step conflicted with ingestion; retrying it');
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     }

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -36,4 +37,21 @@ export function createRootLogger(level: string, destination?: pino.DestinationSt
     },
     destination,
   );
+}
+
+/**
+ * Where the server's log lines go. JSON (asynchronous, flushed on exit) is the
+ * default everywhere a machine reads them: containers, pipes, files. On a
+ * terminal (`auto` with a TTY, or LOG_FORMAT=pretty) they are readable lines.
+ */
+export function serverLogDestination(
+  format: 'auto' | 'json' | 'pretty',
+  isTty: boolean,
+  prettyOut: NodeJS.WritableStream | number = 1,
+): pino.DestinationStream {
+  if (format === 'pretty' || (format === 'auto' && isTty)) {
+    return pretty({ colorize: isTty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true, destination: prettyOut });
+  }
+  // Asynchronous stdout: a log line no longer costs a blocking write per RPC.
+  return pino.destination({ dest: 1, sync: false });
 }

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SessionStatus, sessionStatusToJSON } from '../../generated/catsyphon/telemetry/v1/sessions';
-import type { RpcObserver } from '../grpc/rpc';
+import type { RpcObserver } from './rpc-observer';
 import {
   AUTH_FAILURE_REASONS,
   type AuthFailureReason,

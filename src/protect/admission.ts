@@ -1,3 +1,4 @@
+import { type DomainError, unavailable } from '../errors/domain-error';
 import type { IngestMetrics } from '../metrics/ingest-metrics';
 
 /** Gives back what was admitted; safe to call more than once. */
@@ -6,7 +7,14 @@ export type Release = () => void;
 export interface AdmissionLimits {
   readonly maxConcurrentIngestions: number;
   readonly maxBufferedMessages: number;
+  /** The RetryInfo delay of a refusal (OVERLOAD_RETRY_DELAY_MS). */
+  readonly overloadRetryDelayMs: number;
 }
+
+/** A call let in (give the slot back with `release`), or refused with the error to answer. */
+export type CallAdmission =
+  | { readonly kind: 'admitted'; readonly release: Release }
+  | { readonly kind: 'refused'; readonly error: DomainError };
 
 /**
  * Caps the work in flight on this replica: ingestion calls running at once,
@@ -50,8 +58,20 @@ export class Admission {
     return this.limits.maxBufferedMessages;
   }
 
+  /** Admits one more ingestion call, or refuses it with UNAVAILABLE when the cap is reached. */
+  enterCall(): CallAdmission {
+    const release = this.tryEnterCall();
+    if (release) return { kind: 'admitted', release };
+    const limit = this.limits.maxConcurrentIngestions;
+    const error = unavailable(
+      `server overloaded: ${limit} ingestion calls in flight (MAX_CONCURRENT_INGESTIONS); retry later`,
+      { retryDelayMs: this.limits.overloadRetryDelayMs },
+    );
+    return { kind: 'refused', error };
+  }
+
   /** Admits one more ingestion call, or returns undefined when the cap is reached. */
-  tryEnterCall(): Release | undefined {
+  private tryEnterCall(): Release | undefined {
     if (this.calls >= this.limits.maxConcurrentIngestions) {
       this.shed.calls++;
       this.metrics?.overloaded();

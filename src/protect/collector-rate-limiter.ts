@@ -1,7 +1,7 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ProtectConfig } from '../config/config';
-import { DomainError } from '../errors';
-import type { Caller } from '../grpc/rpc';
+import { DomainError } from '../errors/domain-error';
+import type { Caller } from '../identity/caller';
 import type { IngestMetrics, RateLimitKind } from '../metrics/ingest-metrics';
 
 /** How many minutes one burst allowance lasts before it refills. */
@@ -23,7 +23,7 @@ interface Bucket {
 }
 
 /** Granted (and by which limiter, so it can be refunded), or refused with a useful wait if any. */
-type Outcome = { ok: true; paidBy?: RateLimiterMemory } | { ok: false; retryDelayMs: number | undefined };
+type Outcome = { kind: 'granted'; paidBy?: RateLimiterMemory } | { kind: 'refused'; retryDelayMs: number | undefined };
 
 /**
  * Per-collector rate limits: requests per minute and messages per minute,
@@ -64,10 +64,10 @@ export class CollectorRateLimiter {
   async consume(caller: Caller, messages: number): Promise<void> {
     const limits = this.limitsFor(caller);
     const requests = await this.take('requests', limits.requests, caller.collectorId, 1);
-    if (!requests.ok) throw this.refuse(caller, 'requests', limits.requests, 1, requests.retryDelayMs);
+    if (requests.kind === 'refused') throw this.refuse(caller, 'requests', limits.requests, 1, requests.retryDelayMs);
     if (messages <= 0) return;
     const counted = await this.take('messages', limits.messages, caller.collectorId, messages);
-    if (!counted.ok) {
+    if (counted.kind === 'refused') {
       await requests.paidBy?.reward(caller.collectorId, 1);
       throw this.refuse(caller, 'messages', limits.messages, messages, counted.retryDelayMs);
     }
@@ -78,7 +78,7 @@ export class CollectorRateLimiter {
     if (messages <= 0) return;
     const limit = this.limitsFor(caller).messages;
     const counted = await this.take('messages', limit, caller.collectorId, messages);
-    if (!counted.ok) throw this.refuse(caller, 'messages', limit, messages, counted.retryDelayMs);
+    if (counted.kind === 'refused') throw this.refuse(caller, 'messages', limit, messages, counted.retryDelayMs);
   }
 
   private refuse(caller: Caller, kind: Kind, limit: EffectiveLimit, points: number, retryDelayMs: number | undefined) {
@@ -87,18 +87,18 @@ export class CollectorRateLimiter {
   }
 
   private async take(kind: Kind, limit: EffectiveLimit, key: string, points: number): Promise<Outcome> {
-    if (limit.perMin === 0) return { ok: true };
+    if (limit.perMin === 0) return { kind: 'granted' };
     // More than either window can ever hold: waiting will not help.
-    if (points > limit.perMin && points > limit.burst) return { ok: false, retryDelayMs: undefined };
+    if (points > limit.perMin && points > limit.burst) return { kind: 'refused', retryDelayMs: undefined };
     const bucket = this.bucket(kind, limit);
     const main = await attempt(bucket.main, key, points);
-    if (main === true) return { ok: true, paidBy: bucket.main };
-    if (!bucket.burst) return { ok: false, retryDelayMs: points > limit.perMin ? undefined : main };
+    if (main === true) return { kind: 'granted', paidBy: bucket.main };
+    if (!bucket.burst) return { kind: 'refused', retryDelayMs: points > limit.perMin ? undefined : main };
     const burst = await attempt(bucket.burst, key, points);
-    if (burst === true) return { ok: true, paidBy: bucket.burst };
+    if (burst === true) return { kind: 'granted', paidBy: bucket.burst };
     const waits = [points <= limit.perMin ? main : undefined, points <= limit.burst ? burst : undefined];
     const usable = waits.filter((w): w is number => w !== undefined);
-    return { ok: false, retryDelayMs: usable.length ? Math.min(...usable) : undefined };
+    return { kind: 'refused', retryDelayMs: usable.length ? Math.min(...usable) : undefined };
   }
 
   /** Limiter pairs are shared by every collector with the same limit values. */

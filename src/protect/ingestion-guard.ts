@@ -1,6 +1,6 @@
 import { isDatabaseUnavailable } from '../db/errors';
-import { unavailable } from '../errors';
-import type { ClientStreamHandler, RpcContext, UnaryHandler } from '../grpc/rpc';
+import { unavailable } from '../errors/domain-error';
+import type { CallContext, ClientStreamHandler, UnaryHandler } from '../identity/call-context';
 import type { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
 import type { Admission, Release } from './admission';
 import type { CollectorRateLimiter } from './collector-rate-limiter';
@@ -75,7 +75,7 @@ export class IngestionGuard {
 
   private async *guardedChunks<Req>(
     stream: AsyncIterable<Req>,
-    ctx: RpcContext,
+    ctx: CallContext,
     weigh: (chunk: Req) => number,
     hold: (release: Release) => void,
   ): AsyncGenerator<Req> {

@@ -1,20 +1,14 @@
-import type * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/config';
 import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
 import type { IngestMetrics } from '../metrics/ingest-metrics';
 import { Admission } from './admission';
-import { admissionInterceptor } from './admission.interceptor';
 import { CollectorRateLimiter } from './collector-rate-limiter';
 import { DatabaseHealth } from './database-health';
 import { IngestionGuard } from './ingestion-guard';
 
-/** Method-path prefixes of the services whose calls count as ingestions. */
-export const INGESTION_PATH_PREFIXES = ['/catsyphon.telemetry.v1.SessionIngestion/'];
-
 export interface Protection {
   readonly guard: IngestionGuard;
-  readonly interceptor: grpc.ServerInterceptor;
   readonly admission: Admission;
   readonly rateLimiter: CollectorRateLimiter;
   readonly databaseHealth: DatabaseHealth;
@@ -45,15 +39,8 @@ export function createProtection(config: Config, deps: ProtectionDeps): Protecti
     onChange: deps.onDatabaseAvailability,
   });
   const guard = new IngestionGuard({ rateLimiter, admission, databaseHealth, retryDelayMs: p.overloadRetryDelayMs });
-  const interceptor = admissionInterceptor({
-    admission,
-    pathPrefixes: INGESTION_PATH_PREFIXES,
-    retryDelayMs: p.overloadRetryDelayMs,
-    logger: deps.logger,
-  });
   return {
     guard,
-    interceptor,
     admission,
     rateLimiter,
     databaseHealth,

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { DB, MessageRow, PlanRow, SessionRow, ThreadRow } from '../db/schema';
 import type { Message, Plan, Session, Thread } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { loadDimensions } from '../ingest/repositories/dimension.repository';
-import { listFiles, listMessages } from '../ingest/repositories/message.repository';
-import { listPlans } from '../ingest/repositories/plan.repository';
-import { listThreads } from '../ingest/repositories/thread.repository';
-import { joinText, metadataFrom, toolCallsFrom, toolResultFrom } from '../ingest/session.mapper';
+import { loadDimensions } from '../sessions/dimension.repository';
+import { listFiles, listMessages } from '../sessions/message.repository';
+import { listPlans } from '../sessions/plan.repository';
+import { listThreads } from '../sessions/thread.repository';
+import { joinText, metadataFrom, toolCallsFrom, toolResultFrom } from '../sessions/session.mapper';
 
 /**
  * Rebuilds the Session message exactly as it was exported, from its rows.

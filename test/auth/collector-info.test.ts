@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { CollectorInfo } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { reconcileCollectorInfo } from '../../src/auth/collector-info';
-import { DomainError } from '../../src/errors';
-import type { Caller } from '../../src/grpc/rpc';
+import { DomainError } from '../../src/errors/domain-error';
+import type { Caller } from '../../src/identity/caller';
 import { toServiceError } from '../../src/grpc/status';
 import { captureLogger } from '../helpers/log-capture';
 
@@ -28,7 +28,7 @@ function statusOf(fn: () => unknown): Partial<grpc.StatusObject> {
     fn();
   } catch (err) {
     expect(err).toBeInstanceOf(DomainError);
-    return toServiceError(err, captureLogger().logger);
+    return toServiceError(err, captureLogger().logger, { unavailableRetryDelayMs: 1_000 });
   }
   throw new Error('expected a DomainError');
 }

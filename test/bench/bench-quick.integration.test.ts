@@ -3,11 +3,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchResults } from '../../bench/report';
+import { postgresAdminUrl, postgresServer, requires } from '../helpers/requirements';
 
 /**
  * Runs `npm run bench -- --quick` end to end: a real server process, a forked
  * load client, the COPY and INSERT baselines, all on real PostgreSQL
- * (TEST_DATABASE_URL, else BENCH_DATABASE_URL, else the local default; the
+ * (TEST_DATABASE_URL, else the local default, skipped when there is none; the
  * bench creates and drops its own database). It checks that every figure was
  * produced, never how fast anything was.
  */
@@ -32,7 +33,7 @@ function ensureBuilt(): void {
 }
 
 function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const adminUrl = process.env.TEST_DATABASE_URL ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const adminUrl = postgresAdminUrl() ?? '';
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [RUN, ...args, '--db-url', adminUrl], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
     let stdout = '';
@@ -43,7 +44,7 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
   });
 }
 
-describe('npm run bench -- --quick', () => {
+requires([postgresServer()]).describe('npm run bench -- --quick', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-quick-'));
   beforeAll(ensureBuilt, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { keyPrefix } from '../../src/auth/api-key';
 import { slugify } from '../../src/collectors/collector.service';
 import { firstCollectorCommand } from '../../src/collectors/first-collector.hint';
 import { loadConfig } from '../../src/config/config';
-import { DomainError } from '../../src/errors';
+import { DomainError } from '../../src/errors/domain-error';
 import { CountingHasher, FakeClock } from '../helpers/auth-fixtures';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 

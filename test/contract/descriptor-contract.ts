@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FileDescriptorSet } from 'protobufjs/ext/descriptor';
 
-/** The shape of shared/wire-contract.json. */
+/** The shape of test/contract/wire-contract.json (the team's shared/wire-contract.json). */
 export interface WireContract {
   package: string;
   enums: Record<string, Record<string, number>>;

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../src/db/schema';
-import { unauthenticated } from '../../src/errors';
-import type { Authenticator, Caller } from '../../src/grpc/rpc';
+import { unauthenticated } from '../../src/errors/domain-error';
+import type { Authenticator, Caller } from '../../src/identity/caller';
 
 /**
  * A small fake for tests that are not about API keys: `Bearer <token>` maps

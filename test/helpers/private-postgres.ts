@@ -3,8 +3,9 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { POSTGRES_BIN } from './requirements';
 
-const BIN = '/usr/lib/postgresql/15/bin';
+const BIN = POSTGRES_BIN;
 
 /**
  * A throw-away PostgreSQL cluster that a test may stop and start (never the

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../src/db/schema';
-import type { IngestionHandlers } from '../../src/ingest/ingestion.service';
+import type { IngestionHandlers } from '../../src/grpc/services/session-ingestion.grpc';
 import { ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
 
 /**

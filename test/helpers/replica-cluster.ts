@@ -7,9 +7,10 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { compiledBuild } from './compiled-build';
 import { baseEnv, type ServerProcess, spawnServer } from './server-process';
+import { postgresAdminUrl } from './requirements';
 
 /** The admin URL used to create the test's own database (real PostgreSQL only). */
-export const adminDatabaseUrl = () => process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const adminDatabaseUrl = (): string => postgresAdminUrl() ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface Replica {
   readonly name: string;

@@ -7,6 +7,7 @@ import { IngestClient } from '../helpers/ingest-client';
 import { captureLogger } from '../helpers/log-capture';
 import { PrivatePostgres } from '../helpers/private-postgres';
 import { simpleSession } from '../helpers/session-gen';
+import { postgresBinaries, requires } from '../helpers/requirements';
 
 /**
  * Stops a private PostgreSQL cluster under a running server: calls get
@@ -30,7 +31,7 @@ async function afterRestart<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-describe('database outage', () => {
+requires([postgresBinaries()]).describe('database outage', () => {
   let pg: PrivatePostgres;
   let app: App;
   let client: IngestClient;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { DomainError } from '../../src/errors';
+import { DomainError } from '../../src/errors/domain-error';
 import { enforceStrictUtf8 } from '../../src/grpc/undecodable';
 import { lazyExportRequest, peekOf } from '../../src/ingest/export-request.peek';
 import { ExportSessionsRequest } from '../../generated/catsyphon/telemetry/v1/sessions';

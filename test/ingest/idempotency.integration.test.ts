@@ -3,8 +3,9 @@ import { sql } from 'kysely';
 import { ignoreCollectorActivity } from '../../src/auth/collector-info';
 import { loadConfig } from '../../src/config/config';
 import { createServer, type IngestServer } from '../../src/grpc/server';
-import { hashSessions } from '../../src/ingest/idempotency.service';
-import { createIdempotencyService, ingestionService } from '../../src/ingest/ingestion.service';
+import { hashSessions } from '../../src/ingest/request-hash';
+import { sessionIngestionGrpc } from '../../src/grpc/services/session-ingestion.grpc';
+import { createIdempotencyService } from '../../src/ingest/idempotency.service';
 import { ExportSessionsRequest, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { decodeResponse, IngestClient } from '../helpers/ingest-client';
@@ -38,10 +39,9 @@ describe('batch_id idempotency', () => {
     const database = t.app.database;
     const idempotency = createIdempotencyService(config, database, { logger: t.logs.logger });
     second = createServer(config, {
-      database,
       logger: t.logs.logger,
       authenticator: auth,
-      services: (rpc) => [ingestionService(config, { database, activity: ignoreCollectorActivity, idempotency }, rpc)],
+      services: (rpc) => [sessionIngestionGrpc(config, { database, activity: ignoreCollectorActivity, idempotency }, rpc)],
     });
     await second.start();
     secondClient = new IngestClient(`127.0.0.1:${second.port}`, seeded.token);
@@ -205,10 +205,9 @@ describe('batch_id idempotency', () => {
     const database = t.app.database;
     const idempotency = createIdempotencyService(config, database, { logger: t.logs.logger });
     const server = createServer(config, {
-      database,
       logger: t.logs.logger,
       authenticator: auth,
-      services: (rpc) => [ingestionService(config, { database, activity: ignoreCollectorActivity, idempotency }, rpc)],
+      services: (rpc) => [sessionIngestionGrpc(config, { database, activity: ignoreCollectorActivity, idempotency }, rpc)],
     });
     await server.start();
     const c = new IngestClient(`127.0.0.1:${server.port}`, token);

@@ -6,24 +6,27 @@ import { plainTransactions } from '../../src/db/copy';
 import { type Database, openDatabase } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrate';
 import { ingestBatch } from '../../src/ingest/ingest.service';
-import { encodeMessages } from '../../src/ingest/repositories/message.copy';
+import { encodeMessages } from '../../src/sessions/message.copy';
 import { type Session, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { FakeAuthenticator } from '../helpers/fake-auth';
 import { Rng, SessionGenerator } from '../helpers/session-gen';
 import { withAdmin } from '../helpers/test-database';
+import { postgresAdminUrl, postgresServer, requires } from '../helpers/requirements';
 
 /**
  * The bulk path writes messages with binary COPY on PostgreSQL. COPY exists
  * only there, so this test always uses a real PostgreSQL server
- * (TEST_DATABASE_URL, else the local default, as CI starts it for both runs)
+ * (TEST_DATABASE_URL, else the local default, as CI starts it for both runs;
+ * skipped when there is none, see test/helpers/requirements.ts)
  * in a database of its own, and checks that COPY stores exactly the rows the
  * INSERT path stores.
  */
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const gate = requires([postgresServer()]);
+const ADMIN_URL = postgresAdminUrl() ?? '';
 const logger = pino({ level: 'silent' });
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
-describe('PostgreSQL-only paths: messages by binary COPY, connection settings', () => {
+gate.describe('PostgreSQL-only paths: messages by binary COPY, connection settings', () => {
   const name = `cs_copy_${process.pid}_${randomBytes(4).toString('hex')}`;
   let database: Database;
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config/config';
-import { SESSION_INGESTION } from '../../src/ingest/ingestion.service';
+import { SESSION_INGESTION } from '../../src/grpc/services/session-ingestion.grpc';
 import { instructionsOf, parseDockerfile } from '../helpers/dockerfile';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests are untyped YAML */

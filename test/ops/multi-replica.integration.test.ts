@@ -11,6 +11,7 @@ import {
 import { baseEnv } from '../helpers/server-process';
 import { type Replica, type ReplicaCluster, startReplicaCluster } from '../helpers/replica-cluster';
 import { simpleSession } from '../helpers/session-gen';
+import { postgresServer, program, requires } from '../helpers/requirements';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,7 +59,9 @@ class RawExporter {
  * TEST_DATABASE_URL, or postgres://postgres@127.0.0.1:5432/postgres, on both
  * runs of the suite.
  */
-describe('three replicas behind an L4 proxy (haproxy, mode tcp)', () => {
+const gate = requires([program('haproxy'), postgresServer()]);
+
+gate.describe('three replicas behind an L4 proxy (haproxy, mode tcp)', () => {
   let cluster: ReplicaCluster;
   let apiKey: string;
   let db: Client;

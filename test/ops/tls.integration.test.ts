@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ExportSessionsRequest, SessionIngestionClient } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { CertFactory } from '../helpers/certs';
 import { createHealthClient, startTestApp, type TestApp } from '../helpers/test-app';
+import { program, requires } from '../helpers/requirements';
 
 /** Health Check over the given credentials; resolves with the status or rejects with the gRPC error. */
 function check(address: string, credentials: grpc.ChannelCredentials, client?: any): Promise<string> {
@@ -43,7 +44,9 @@ async function scrape(t: TestApp): Promise<string> {
   return res.text();
 }
 
-describe('TLS on the gRPC port, with certificates reloaded from disk', () => {
+const gate = requires([program('openssl')]);
+
+gate.describe('TLS on the gRPC port, with certificates reloaded from disk', () => {
   const certs = new CertFactory();
   const caA = certs.ca('ca-a');
   const caB = certs.ca('ca-b');
@@ -144,7 +147,7 @@ describe('TLS on the gRPC port, with certificates reloaded from disk', () => {
   });
 });
 
-describe('mTLS: TLS_CLIENT_CA_FILE requires client certificates', () => {
+gate.describe('mTLS: TLS_CLIENT_CA_FILE requires client certificates', () => {
   const certs = new CertFactory();
   const serverCa = certs.ca('server-ca');
   const clientCa = certs.ca('client-ca');

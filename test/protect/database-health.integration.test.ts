@@ -8,6 +8,7 @@ import { PrivatePostgres } from '../helpers/private-postgres';
 import { bearer, exportOutcome, request } from '../helpers/protect-client';
 import { simpleSession } from '../helpers/session-gen';
 import { createHealthClient } from '../helpers/test-app';
+import { postgresBinaries, requires } from '../helpers/requirements';
 
 const SERVICE = 'catsyphon.telemetry.v1.SessionIngestion';
 
@@ -17,7 +18,7 @@ const SERVICE = 'catsyphon.telemetry.v1.SessionIngestion';
  * between get UNAVAILABLE with RetryInfo without waiting on the database, and
  * the same process ingests again afterwards.
  */
-describe('database outage: health, fast UNAVAILABLE, recovery without restart', () => {
+requires([postgresBinaries()]).describe('database outage: health, fast UNAVAILABLE, recovery without restart', () => {
   let pg: PrivatePostgres;
   let app: App;
   let client: SessionIngestionClient;

@@ -40,7 +40,6 @@ describe('graceful shutdown', () => {
     const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
     const config = loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', SHUTDOWN_GRACE_MS: '30s', DATA_DIR: 'memory://' });
     const server = createServer(config, {
-      database,
       logger,
       authenticator: auth,
       services: (rpc) => [

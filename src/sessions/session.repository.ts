@@ -1,7 +1,7 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
 import { chunked } from './chunks';
-import type { DB, SessionRow, SessionsTable } from '../../db/schema';
-import type { SessionFields } from '../session.mapper';
+import type { DB, SessionRow, SessionsTable } from '../db/schema';
+import type { SessionFields } from './session.mapper';
 
 export interface SessionKey {
   readonly workspaceId: string;

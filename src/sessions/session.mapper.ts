@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Insertable } from 'kysely';
+import type { SessionsTable } from '../db/schema';
 import type {
+  BackingModel,
   Developer,
   Message,
   Plan,
@@ -106,19 +109,28 @@ export function toolResultFrom(value: unknown): ToolResult | undefined {
   };
 }
 
-/** Column values of a session row that come from the request (not ids of other rows). */
-export interface SessionFields {
-  status: number;
+/** Columns of a session row that come from the request (not its key, not ids of other rows). */
+type RequestColumns =
+  | 'status'
+  | 'started_at_ns'
+  | 'last_activity_at_ns'
+  | 'backing_model_display_name'
+  | 'has_git_context'
+  | 'git_branch'
+  | 'git_commit_sha'
+  | 'git_is_clean'
+  | 'git_remote_url'
+  | 'metadata';
+
+/**
+ * Their values as sessionFields writes them, derived from the table type:
+ * every column present, and int8 as decimal text (exact, and comparable with
+ * a stored row's values as text).
+ */
+export type SessionFields = Omit<Required<Pick<Insertable<SessionsTable>, RequestColumns>>, 'started_at_ns' | 'last_activity_at_ns'> & {
   started_at_ns: string;
   last_activity_at_ns: string;
-  backing_model_display_name: string | null;
-  has_git_context: boolean;
-  git_branch: string | null;
-  git_commit_sha: string | null;
-  git_is_clean: boolean | null;
-  git_remote_url: string | null;
-  metadata: string;
-}
+};
 
 export function sessionFields(s: Session): SessionFields {
   const g = s.gitContext;
@@ -134,6 +146,24 @@ export function sessionFields(s: Session): SessionFields {
     git_remote_url: g?.remoteUrl ?? null,
     metadata: metadataJson(s.metadata),
   };
+}
+
+export function projectRow(workspaceId: string, p: Project, fingerprint: Buffer) {
+  return { workspace_id: workspaceId, path: p.path, name: p.name, metadata: metadataJson(p.metadata), fingerprint };
+}
+
+export function developerRow(workspaceId: string, d: Developer, fingerprint: Buffer) {
+  return {
+    workspace_id: workspaceId,
+    username: d.username,
+    email: d.email ?? null,
+    metadata: metadataJson(d.metadata),
+    fingerprint,
+  };
+}
+
+export function backingModelRow(m: BackingModel) {
+  return { provider: m.provider, model_id: m.modelId, display_name: m.displayName ?? null };
 }
 
 export function threadRow(sessionId: string, t: Thread) {

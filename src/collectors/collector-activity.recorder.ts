@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { CollectorInfo } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { recordCollectorSeen } from '../collectors/collector.repository';
+import { recordCollectorSeen } from './collector.repository';
 import type { DB } from '../db/schema';
-import type { Caller } from '../grpc/rpc';
+import type { Caller } from '../identity/caller';
 import type { Logger } from '../logging/logger';
 import type { Clock } from '../util/clock';
-import type { CollectorActivity } from './collector-info';
+import type { CollectorActivity } from '../auth/collector-info';
 
 export interface CollectorActivityRecorderOptions {
   readonly db: Kysely<DB>;

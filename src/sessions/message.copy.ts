@@ -1,6 +1,6 @@
-import type { CopyIn } from '../../db/copy';
-import type { Message } from '../../../generated/catsyphon/telemetry/v1/sessions';
-import { metadataJson, toolCallsJson, toolResultJson } from '../session.mapper';
+import type { CopyIn } from '../db/copy';
+import type { Message } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { metadataJson, toolCallsJson, toolResultJson } from './session.mapper';
 
 /** The messages of one new thread, stored by COPY. */
 export interface CopyThread {

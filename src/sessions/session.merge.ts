@@ -1,7 +1,7 @@
 import type { SessionRow } from '../db/schema';
 import type { Thread } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { metadataFrom, sameMetadata, type SessionFields, threadRow } from './session.mapper';
-import type { SessionRefs, StoredThread } from './repositories/session.repository';
+import type { SessionRefs, StoredThread } from './session.repository';
 
 /**
  * Rules for merging a re-exported session into the stored one. A snapshot

@@ -1,7 +1,7 @@
 import type { CollectorInfo } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { createCollectorActivityRecorder } from '../../src/auth/collector-activity.recorder';
+import { createCollectorActivityRecorder } from '../../src/collectors/collector-activity.recorder';
 import { recordCollectorSeen } from '../../src/collectors/collector.repository';
-import type { Caller } from '../../src/grpc/rpc';
+import type { Caller } from '../../src/identity/caller';
 import { FakeClock } from '../helpers/auth-fixtures';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 

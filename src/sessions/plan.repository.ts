@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import type { DB, PlanRow } from '../../db/schema';
-import type { planRow } from '../session.mapper';
+import type { DB, PlanRow } from '../db/schema';
+import type { planRow } from './session.mapper';
 import { chunked } from './chunks';
 
 export type NewPlanRow = ReturnType<typeof planRow>;

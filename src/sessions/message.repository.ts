@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { DB, MessageRow } from '../../db/schema';
-import type { fileRows, messageRow } from '../session.mapper';
+import { type Kysely, sql } from 'kysely';
+import type { DB, FileTouchedRow, MessageRow } from '../db/schema';
+import type { fileRows, messageRow } from './session.mapper';
 import { chunked } from './chunks';
 
 export type NewMessageRow = ReturnType<typeof messageRow>;
@@ -44,15 +44,11 @@ export async function listMessages(db: Kysely<DB>, sessionId: string): Promise<M
     .execute();
 }
 
-export async function listFiles(db: Kysely<DB>, sessionId: string) {
-  return db
-    .selectFrom('files_touched')
-    .selectAll()
-    .where('session_id', '=', sessionId)
-    .orderBy('thread_id')
-    .orderBy('seq')
-    .orderBy('ordinal')
-    .execute();
+/** The files_touched rows of a session, in message order (thread, seq), each message's in its order. */
+export async function listFiles(db: Kysely<DB>, sessionId: string): Promise<FileTouchedRow[]> {
+  const result = await sql<FileTouchedRow>`
+    SELECT * FROM files_touched WHERE session_id = ${sessionId} ORDER BY thread_id, seq, ordinal`.execute(db);
+  return result.rows;
 }
 
 /**

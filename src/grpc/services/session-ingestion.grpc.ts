@@ -1,23 +1,26 @@
-import { type CallAuditFactory, noopCallAudits } from '../audit/batch-audit';
-import type { CollectorActivity } from '../auth/collector-info';
-import type { Config } from '../config/config';
-import type { Database } from '../db/database';
-import { type ClientStreamHandler, clientStream, type RpcDeps, type UnaryHandler, unary } from '../grpc/rpc';
-import type { ServiceRegistration } from '../grpc/server';
-import { type IngestMetrics, noopIngestMetrics } from '../metrics/ingest-metrics';
-import { countMessages, type IngestionGuard } from '../protect/ingestion-guard';
+import type * as grpc from '@grpc/grpc-js';
+import { type BatchAuditSink, callAuditFactory, noopCallAudits } from '../../audit/batch-audit';
+import type { CollectorActivity } from '../../auth/collector-info';
+import type { Config } from '../../config/config';
+import type { Database } from '../../db/database';
+import type { ClientStreamHandler, UnaryHandler } from '../../identity/call-context';
+import { DimensionCache } from '../../ingest/dimension.cache';
+import type { ExportDeps } from '../../ingest/export.deps';
+import { lazyExportRequest, peekOf } from '../../ingest/export-request.peek';
+import { exportSessionsStreamHandler } from '../../ingest/export-sessions-stream.handler';
+import { exportSessionsHandler } from '../../ingest/export-sessions.handler';
+import type { IdempotencyService } from '../../ingest/idempotency.service';
+import { type IngestMetrics, noopIngestMetrics } from '../../metrics/ingest-metrics';
+import { countMessages, type IngestionGuard } from '../../protect/ingestion-guard';
 import {
   type ExportSessionsRequest,
   type ExportSessionsResponse,
   type SessionBatch,
   SessionIngestionService,
-} from '../../generated/catsyphon/telemetry/v1/sessions';
-import { DimensionCache } from './dimension.cache';
-import { exportSessionsStreamHandler } from './export-sessions-stream.handler';
-import { exportSessionsHandler } from './export-sessions.handler';
-import { withLazySessions, peekOf } from './export-request.peek';
-import { IdempotencyService } from './idempotency.service';
-import type { ExportDeps } from './ingest.context';
+} from '../../../generated/catsyphon/telemetry/v1/sessions';
+import { clientStream, type RpcDeps, unary } from '../rpc';
+import type { ServiceRegistration } from '../server';
+import { statusNameOf } from '../status';
 
 export const SESSION_INGESTION = 'catsyphon.telemetry.v1.SessionIngestion';
 
@@ -37,27 +40,22 @@ export interface IngestionDeps {
   readonly guard?: IngestionGuard;
   /** Session results, messages stored, replays; a no-op when absent. */
   readonly metrics?: IngestMetrics;
-  /** One audit record per authenticated call (src/audit/); none when absent. */
-  readonly audits?: CallAuditFactory;
+  /** Where each authenticated call's audit record goes (src/audit/); none when absent. */
+  readonly audit?: BatchAuditSink;
   /** Replace the real handlers (tests of the protection layer). */
   readonly handlers?: Partial<IngestionHandlers>;
 }
 
-/** The idempotency store for a database, configured from Config.ingest. */
-export function createIdempotencyService(config: Config, database: Database, rpc: Pick<RpcDeps, 'logger'>) {
-  return new IdempotencyService(
-    database.db,
-    {
-      ttlMs: config.ingest.idempotencyTtlMs,
-      waitMs: config.ingest.idempotencyWaitMs,
-      staleMs: config.ingest.idempotencyStaleMs,
-    },
-    rpc.logger,
-  );
+/**
+ * Makes ExportSessions decode lazily (src/ingest/export-request.peek.ts): a
+ * replay of a cached batch is then answered without decoding its sessions.
+ */
+function withLazySessions(definition: grpc.ServiceDefinition, method: string): grpc.ServiceDefinition {
+  return { ...definition, [method]: { ...definition[method], requestDeserialize: lazyExportRequest } };
 }
 
-/** SessionIngestion: the collectors' export RPCs. */
-export function ingestionService(config: Config, deps: IngestionDeps, rpc: RpcDeps): ServiceRegistration {
+/** The gRPC binding of SessionIngestion: the collectors' export RPCs, guarded by src/protect/. */
+export function sessionIngestionGrpc(config: Config, deps: IngestionDeps, rpc: RpcDeps): ServiceRegistration {
   const exportDeps: ExportDeps = {
     transaction: deps.database.transaction,
     settings: config.ingest,
@@ -65,7 +63,7 @@ export function ingestionService(config: Config, deps: IngestionDeps, rpc: RpcDe
     activity: deps.activity,
     dimensions: new DimensionCache(),
     metrics: deps.metrics ?? noopIngestMetrics,
-    audits: deps.audits ?? noopCallAudits,
+    audits: deps.audit ? callAuditFactory(deps.audit, statusNameOf) : noopCallAudits,
   };
   let exportSessions = deps.handlers?.exportSessions ?? exportSessionsHandler(exportDeps);
   let exportSessionsStream = deps.handlers?.exportSessionsStream ?? exportSessionsStreamHandler(exportDeps);

@@ -1,22 +1,24 @@
 import * as grpc from '@grpc/grpc-js';
-import { encodeRetryInfoDetails } from '../grpc/retry-info';
 import type { Logger } from '../logging/logger';
-import type { Admission, Release } from './admission';
+import type { Admission, Release } from '../protect/admission';
+import { type StatusPolicy, toServiceError } from './status';
 
 export interface AdmissionInterceptorOptions {
   readonly admission: Admission;
   /** Full method paths prefixes the cap applies to, e.g. `/catsyphon.telemetry.v1.SessionIngestion/`. */
   readonly pathPrefixes: readonly string[];
-  readonly retryDelayMs: number;
+  readonly statusPolicy: StatusPolicy;
   readonly logger: Logger;
 }
 
 /**
  * A grpc-js server interceptor that caps concurrent ingestion calls
- * (MAX_CONCURRENT_INGESTIONS). It decides on the request headers, before the
- * request body is read or decoded, so a flood of calls past the cap costs
- * no memory for their payloads: they get UNAVAILABLE with RetryInfo at once.
- * The slot is held until the call's status is sent or the call is cancelled.
+ * (MAX_CONCURRENT_INGESTIONS, src/protect/admission.ts). It decides on the
+ * request headers, before the request body is read or decoded, so a flood
+ * of calls past the cap costs no memory for their payloads: they get
+ * UNAVAILABLE with RetryInfo at once, mapped by src/grpc/status.ts like any
+ * other error. The slot is held until the call's status is sent or the call
+ * is cancelled.
  */
 export function admissionInterceptor(options: AdmissionInterceptorOptions): grpc.ServerInterceptor {
   const logger = options.logger.child({ component: 'admission' });
@@ -31,20 +33,16 @@ export function admissionInterceptor(options: AdmissionInterceptorOptions): grpc
       start: (next) => {
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
-            release = options.admission.tryEnterCall();
-            if (release) return nextMetadata(metadata);
-            const limit = options.admission.maxConcurrentIngestions;
-            const details = `server overloaded: ${limit} ingestion calls in flight (MAX_CONCURRENT_INGESTIONS); retry later`;
+            const admitted = options.admission.enterCall();
+            if (admitted.kind === 'admitted') {
+              release = admitted.release;
+              return nextMetadata(metadata);
+            }
             if (Date.now() - lastWarning > 10_000) {
               lastWarning = Date.now();
-              logger.warn({ limit, method: method.path }, 'shedding ingestion calls');
+              logger.warn({ limit: options.admission.maxConcurrentIngestions, method: method.path }, 'shedding ingestion calls');
             }
-            const trailers = new grpc.Metadata();
-            trailers.set(
-              'grpc-status-details-bin',
-              encodeRetryInfoDetails(grpc.status.UNAVAILABLE, details, options.retryDelayMs),
-            );
-            call.sendStatus({ code: grpc.status.UNAVAILABLE, details, metadata: trailers });
+            call.sendStatus(toServiceError(admitted.error, logger, options.statusPolicy));
           },
           onCancel: leave,
         });

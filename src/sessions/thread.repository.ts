@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import type { DB, ThreadRow } from '../../db/schema';
-import type { threadRow } from '../session.mapper';
+import type { DB, ThreadRow } from '../db/schema';
+import type { threadRow } from './session.mapper';
 import { chunked } from './chunks';
 
 export type NewThreadRow = ReturnType<typeof threadRow>;
