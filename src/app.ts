@@ -1,5 +1,6 @@
 import { startAdminServer, type AdminServer } from './admin/admin.server';
 import { adminSocketPath, isOnDiskPglite } from './admin/admin-socket';
+import { BatchAuditWriter } from './audit/batch-audit.writer';
 import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import {
   type CollectorActivityRecorder,
@@ -27,6 +28,8 @@ import { createOtlpHttpServer, type OtlpHttpServer } from './otlp/otlp-http.serv
 import { LOGS_SERVICE, logsExportHandler, logsService } from './otlp/logs-export.handler';
 import { unsupportedSignalServices } from './otlp/unsupported-signals';
 import { DimensionCache } from './ingest/dimension.cache';
+import { LifecycleService } from './lifecycle/lifecycle.service';
+import { RetentionSweeper } from './lifecycle/retention.sweeper';
 import { createProtection, type Protection } from './protect/protection';
 import { type Clock, systemClock } from './util/clock';
 
@@ -50,6 +53,12 @@ export interface App {
   readonly protection: Protection;
   /** The OTLP/HTTP listener (POST /v1/logs), unless OTLP_HTTP_PORT=0. */
   readonly otlpHttp: OtlpHttpServer | undefined;
+  /** Audit trail, stored sessions, retention and deletion (what the admin socket serves). */
+  readonly lifecycle: LifecycleService;
+  /** The retention sweeper, running every RETENTION_SWEEP_INTERVAL. */
+  readonly sweeper: RetentionSweeper;
+  /** Writes the per-call audit records; `flush()` waits for those queued. */
+  readonly auditWriter: BatchAuditWriter;
   /** Stops the server gracefully, then closes the database. */
   stop(): Promise<void>;
 }
@@ -84,6 +93,24 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       db: database.db,
       hasher,
       clock,
+      onCollectorChanged: (id) => apiKeys.forgetCollector(id),
+      defaultRetentionMs: config.lifecycle.retentionDefaultMs,
+    });
+    const auditWriter = new BatchAuditWriter(database.db, logger.child({ component: 'audit' }));
+    const sweeper = new RetentionSweeper({
+      db: database.db,
+      logger,
+      batchSessions: config.lifecycle.sweepBatchSessions,
+      auditRetentionMs: config.lifecycle.auditRetentionMs,
+      onDeleted: (counts) => prometheus?.recordRetentionDeleted({ ...counts }),
+    });
+    const lifecycle = new LifecycleService({
+      db: database.db,
+      logger: logger.child({ component: 'lifecycle' }),
+      clock,
+      batchSessions: config.lifecycle.sweepBatchSessions,
+      sweeper,
+      flushAudit: () => auditWriter.flush(),
       onCollectorChanged: (id) => apiKeys.forgetCollector(id),
     });
     const collectorActivity = createCollectorActivityRecorder({ db: database.db, logger, clock });
@@ -130,6 +157,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
             idempotency,
             guard: protection.guard,
             metrics,
+            audit: auditWriter,
             handlers: overrides.ingestionHandlers,
           },
           rpc,
@@ -177,8 +205,9 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     }
     protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
+    sweeper.start(config.lifecycle.sweepIntervalMs);
     if (isOnDiskPglite(config.database)) {
-      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, statusPolicy).catch((err) => {
+      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, statusPolicy, lifecycle).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
         return undefined;
       });
@@ -194,14 +223,19 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       adminSocket: admin?.socketPath,
       protection,
       otlpHttp,
+      lifecycle,
+      sweeper,
+      auditWriter,
       stop: async () => {
         protection.stop();
         stopPurging();
+        await sweeper.stop();
         await admin?.stop();
         // Scrapes keep working while calls drain; the listener goes last.
         await Promise.all([server.stop(), otlpHttp?.stop()]);
         await metricsServer?.stop();
         await collectorActivity.close();
+        await auditWriter.close();
         await database.destroy();
       },
     };

@@ -1,3 +1,5 @@
+import type { LifecycleApi } from '../lifecycle/lifecycle-api';
+
 /**
  * The operator's view of workspaces and collectors, and the operations the
  * `catsyphon-ingest` CLI runs. Two implementations share this interface:
@@ -16,6 +18,8 @@ import type {
 export interface AdminApi {
   /** Where the operations run: directly on the database, or on a running server. */
   readonly via: 'database' | 'server';
+  /** Audit trail, stored sessions, retention and deletion (src/lifecycle/). */
+  readonly lifecycle: LifecycleApi;
   createWorkspace(input: { name: string; slug?: string }): Promise<WorkspaceView>;
   listWorkspaces(): Promise<WorkspaceView[]>;
   createCollector(input: CreateCollectorInput): Promise<IssuedKey>;

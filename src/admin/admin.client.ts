@@ -4,6 +4,7 @@ import { AdminServiceClient } from '../../generated/catsyphon/admin/v1/admin';
 import type { IssuedKey } from '../collectors/collector.views';
 import type { AdminApi } from './admin-api';
 import { collectorFromMessage, workspaceFromMessage } from './admin.mapper';
+import { remoteLifecycle } from './lifecycle.client';
 
 /** An admin operation the server refused; the message is the server's own. */
 export class AdminCallError extends Error {
@@ -56,6 +57,7 @@ function remoteAdmin(client: AdminServiceClient): AdminApi {
 
   return {
     via: 'server',
+    lifecycle: remoteLifecycle(client, call),
     createWorkspace: async (input) => {
       const res = await call(client.createWorkspace, { name: input.name, slug: input.slug ?? '' });
       if (!res.workspace) throw new Error('the server answered without a workspace');

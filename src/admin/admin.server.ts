@@ -4,7 +4,9 @@ import { AdminServiceService, type AdminServiceServer } from '../../generated/ca
 import type { CollectorService } from '../collectors/collector.service';
 import { type StatusPolicy, toServiceError } from '../grpc/status';
 import type { Logger } from '../logging/logger';
+import type { LifecycleApi } from '../lifecycle/lifecycle-api';
 import { collectorToMessage, workspaceToMessage } from './admin.mapper';
+import { lifecycleHandlers } from './lifecycle.handlers';
 
 export interface AdminServer {
   readonly socketPath: string;
@@ -21,10 +23,11 @@ export async function startAdminServer(
   service: CollectorService,
   parentLogger: Logger,
   statusPolicy: StatusPolicy,
+  lifecycle: LifecycleApi,
 ): Promise<AdminServer> {
   const logger = parentLogger.child({ component: 'admin' });
   const server = new grpc.Server();
-  server.addService(AdminServiceService, adminHandlers(service, logger, statusPolicy));
+  server.addService(AdminServiceService, adminHandlers(service, lifecycle, logger, statusPolicy));
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
@@ -48,7 +51,7 @@ export async function startAdminServer(
   };
 }
 
-function adminHandlers(service: CollectorService, logger: Logger, statusPolicy: StatusPolicy): AdminServiceServer {
+function adminHandlers(service: CollectorService, lifecycle: LifecycleApi, logger: Logger, statusPolicy: StatusPolicy): AdminServiceServer {
   /** Runs one admin operation; errors become statuses as on the public port. */
   const handle =
     <Req, Res>(op: string, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
@@ -67,6 +70,7 @@ function adminHandlers(service: CollectorService, logger: Logger, statusPolicy: 
     };
 
   return {
+    ...lifecycleHandlers(lifecycle, handle),
     createWorkspace: handle('CreateWorkspace', async (req) => ({
       workspace: workspaceToMessage(await service.createWorkspace({ name: req.name, slug: req.slug })),
     })),

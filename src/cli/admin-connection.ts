@@ -9,6 +9,8 @@ import type { Config } from '../config/config';
 import { openDatabase } from '../db/database';
 import { DataDirLockedError } from '../db/data-dir-lock';
 import { migrateToLatest } from '../db/migrate';
+import { LifecycleService } from '../lifecycle/lifecycle.service';
+import { RetentionSweeper } from '../lifecycle/retention.sweeper';
 import { createRootLogger, type Logger } from '../logging/logger';
 import { systemClock } from '../util/clock';
 
@@ -78,6 +80,15 @@ async function openLocal(config: Config, logger: Logger, role: string): Promise<
     db: database.db,
     hasher: bcryptKeyHasher(config.auth.bcryptCost),
     clock: systemClock,
+    defaultRetentionMs: config.lifecycle.retentionDefaultMs,
   });
-  return localAdmin(service, () => database.destroy());
+  const batchSessions = config.lifecycle.sweepBatchSessions;
+  const sweeper = new RetentionSweeper({
+    db: database.db,
+    logger,
+    batchSessions,
+    auditRetentionMs: config.lifecycle.auditRetentionMs,
+  });
+  const lifecycle = new LifecycleService({ db: database.db, logger, batchSessions, sweeper });
+  return localAdmin(service, lifecycle, () => database.destroy());
 }

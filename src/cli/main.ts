@@ -6,9 +6,12 @@ import { openDatabase } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { addPushCommand } from '../push/push.cli';
 import { cliLogger } from './admin-connection';
+import { addBatchesCommands } from './batches.commands';
 import { addCollectorCommands } from './collector.commands';
+import { addLifecycleCommands } from './lifecycle.commands';
 import { output } from './output';
 import { serve } from './serve';
+import { addSessionsCommands } from './sessions.commands';
 import { addWorkspaceCommands } from './workspace.commands';
 
 export { output };
@@ -57,6 +60,9 @@ export function buildCli(): Command {
   addWorkspaceCommands(program);
   addCollectorCommands(program);
   addPushCommand(program);
+  addBatchesCommands(program);
+  addSessionsCommands(program);
+  addLifecycleCommands(program);
 
   return program;
 }

@@ -123,6 +123,23 @@ const envSchema = z.object({
   // OTLP/HTTP (src/otlp/): POST /v1/logs; OTLP over gRPC shares GRPC_PORT. 0 turns the HTTP listener off.
   OTLP_HTTP_HOST: z.string().trim().min(1).optional(),
   OTLP_HTTP_PORT: int(0, 65535).default(4318),
+  // Data lifecycle (src/audit/, src/lifecycle/): audit trail, per-workspace retention.
+  AUDIT_RETENTION: duration(1_000).default(90 * 86_400_000),
+  RETENTION_DEFAULT: z
+    .string()
+    .trim()
+    .transform((text, ctx) => {
+      if (text.toLowerCase() === 'never' || text === '') return null;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms < 1_000) {
+        ctx.addIssue({ code: 'custom', message: 'must be `never` or a duration of at least 1s, such as 30d' });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .default(null),
+  RETENTION_SWEEP_INTERVAL: duration(100).default(60_000),
+  RETENTION_SWEEP_BATCH: int(1, 10_000).default(200),
 });
 
 /** Size limits checked by the session validator (bytes are UTF-8 bytes). */
@@ -215,6 +232,19 @@ export interface Config {
     /** The OTLP/HTTP listener's port; undefined: off (OTLP_HTTP_PORT=0). Tests set 0 here for a free port. */
     readonly httpPort: number | undefined;
   };
+  readonly lifecycle: LifecycleConfig;
+}
+
+/** Audit trail and retention (src/audit/, src/lifecycle/). */
+export interface LifecycleConfig {
+  /** How long ingest_audit and admin_audit rows are kept. */
+  readonly auditRetentionMs: number;
+  /** The retention of new workspaces; null keeps their sessions forever. */
+  readonly retentionDefaultMs: number | null;
+  /** How often the retention sweeper runs. */
+  readonly sweepIntervalMs: number;
+  /** Sessions deleted per transaction by the sweeper and by deletions on request. */
+  readonly sweepBatchSessions: number;
 }
 
 /** Rate limits, overload caps and database health checks (src/protect/). */
@@ -339,6 +369,12 @@ export function loadConfig(env: Env = process.env): Config {
     otlp: {
       httpHost: e.OTLP_HTTP_HOST ?? e.GRPC_HOST,
       httpPort: e.OTLP_HTTP_PORT === 0 ? undefined : e.OTLP_HTTP_PORT,
+    },
+    lifecycle: {
+      auditRetentionMs: e.AUDIT_RETENTION,
+      retentionDefaultMs: e.RETENTION_DEFAULT,
+      sweepIntervalMs: e.RETENTION_SWEEP_INTERVAL,
+      sweepBatchSessions: e.RETENTION_SWEEP_BATCH,
     },
   });
 }

@@ -50,6 +50,7 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
   private readonly overloads: Counter;
   private readonly otlpRecords: Counter<'outcome'>;
   private readonly otlpHttp: Counter<'status'>;
+  private readonly retentionDeleted: Counter<'kind'>;
 
   constructor(build: BuildInfo) {
     const registers = [this.registry];
@@ -119,6 +120,13 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
       registers,
     });
     for (const outcome of ['accepted', 'rejected']) this.otlpRecords.inc({ outcome }, 0);
+    this.retentionDeleted = new Counter({
+      name: `${PREFIX}retention_deleted_total`,
+      help: 'Rows the retention sweeper deleted, by kind (sessions, threads, messages, files_touched, plans, projects, developers, backing_models)',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of RETENTION_KINDS) this.retentionDeleted.inc({ kind }, 0);
     this.defineGauges(build);
     // Zero series exist from the start, so rate() and absent() behave.
     for (const s of [
@@ -188,6 +196,14 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
     this.otlpHttp.inc({ status: String(status) });
   }
 
+  /** What one retention sweep deleted (the lifecycle sweeper's onDeleted). */
+  recordRetentionDeleted(counts: Readonly<Record<string, number>>): void {
+    for (const kind of RETENTION_KINDS) {
+      const n = counts[camel(kind)] ?? 0;
+      if (n > 0) this.retentionDeleted.inc({ kind }, n);
+    }
+  }
+
   private defineGauges(build: BuildInfo): void {
     new Gauge({
       name: `${PREFIX}build_info`,
@@ -243,3 +259,16 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
     }
   }
 }
+
+const RETENTION_KINDS = [
+  'sessions',
+  'threads',
+  'messages',
+  'files_touched',
+  'plans',
+  'projects',
+  'developers',
+  'backing_models',
+] as const;
+
+const camel = (kind: string) => kind.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -11,7 +11,7 @@ const SRC = path.resolve(__dirname, '../../src');
 const ARCHITECTURE_DOC = path.resolve(__dirname, '../../docs/architecture.md');
 
 /** Folders of the domain: they never import the transport (src/grpc/). */
-const DOMAIN = ['auth', 'protect', 'ingest', 'sessions', 'query', 'metrics', 'identity', 'collectors', 'errors'];
+const DOMAIN = ['auth', 'protect', 'ingest', 'sessions', 'query', 'metrics', 'identity', 'collectors', 'errors', 'audit', 'lifecycle'];
 
 const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"](\.{1,2}\/[^'"]*)['"]/g;
 

@@ -23,6 +23,25 @@ describe('config', () => {
     expect(config.auth.bcryptCost).toBeGreaterThanOrEqual(10);
   });
 
+  test('data lifecycle: AUDIT_RETENTION 90d, retention of new workspaces `never` unless RETENTION_DEFAULT says otherwise', () => {
+    expect(loadConfig({}).lifecycle).toEqual({
+      auditRetentionMs: 90 * 86_400_000,
+      retentionDefaultMs: null,
+      sweepIntervalMs: 60_000,
+      sweepBatchSessions: 200,
+    });
+    const set = loadConfig({ AUDIT_RETENTION: '30d', RETENTION_DEFAULT: '365d', RETENTION_SWEEP_INTERVAL: '5m' }).lifecycle;
+    expect(set).toMatchObject({ auditRetentionMs: 30 * 86_400_000, retentionDefaultMs: 365 * 86_400_000, sweepIntervalMs: 300_000 });
+    expect(loadConfig({ RETENTION_DEFAULT: 'never' }).lifecycle.retentionDefaultMs).toBeNull();
+    for (const [variable, value] of [
+      ['RETENTION_DEFAULT', 'soon'],
+      ['RETENTION_DEFAULT', '10ms'],
+      ['AUDIT_RETENTION', 'forever'],
+    ]) {
+      expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `));
+    }
+  });
+
   test('values are parsed and the result is deeply frozen', () => {
     const config = loadConfig({
       GRPC_PORT: '5000',
