@@ -99,6 +99,21 @@ describe('data lifecycle', () => {
     expect(await t.app.lifecycle.listBatches({ workspace: 'audit' })).toHaveLength(4);
   });
 
+  test('a call refused by the rate limit after authentication is in the audit trail too', async () => {
+    const c = await collector('audit', 'audit-limited');
+    await t.app.collectors.updateCollector(c.id, { rateLimits: { requestsPerMin: 1 } });
+    await c.client.export({ batchId: 'limited-1', sessions: [richSession('limited-1')] });
+    await expect(c.client.export({ batchId: 'limited-2', sessions: [richSession('limited-2')] })).rejects.toMatchObject({
+      code: grpc.status.RESOURCE_EXHAUSTED,
+    });
+    const batches = await t.app.lifecycle.listBatches({ collector: c.id });
+    expect(batches.map((b) => [b.batchId, b.grpcCode])).toEqual([
+      ['limited-2', 'RESOURCE_EXHAUSTED'],
+      ['limited-1', 'OK'],
+    ]);
+    await t.app.lifecycle.deleteSessions((await t.app.lifecycle.listSessions({ collector: c.id })).map((s) => s.id), { actor });
+  });
+
   test('sessions list and show give back what was sent, as GetSession does', async () => {
     const list = await t.app.lifecycle.listSessions({ workspace: 'audit' });
     expect(list.map((s) => s.sourceSessionId).sort()).toEqual(['audit-1a', 'audit-1b', 'audit-s1', 'audit-s2']);
@@ -321,8 +336,11 @@ describe('data lifecycle', () => {
   });
 
   test('audit records past AUDIT_RETENTION are pruned by the sweep', async () => {
+    const before = (await t.app.lifecycle.listBatches({ workspace: 'audit' })).map((b) => b.batchId);
+    expect(before.filter((id) => id === 'audit-1')).toHaveLength(2);
     await sql`UPDATE ingest_audit SET received_at = now() - interval '100 days' WHERE batch_id = 'audit-1'`.execute(db());
     await t.app.lifecycle.sweepRetention();
-    expect(await t.app.lifecycle.listBatches({ workspace: 'audit' })).toHaveLength(2);
+    const after = (await t.app.lifecycle.listBatches({ workspace: 'audit' })).map((b) => b.batchId);
+    expect(after).toEqual(before.filter((id) => id !== 'audit-1'));
   });
 });

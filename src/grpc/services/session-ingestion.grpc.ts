@@ -1,13 +1,13 @@
 import type * as grpc from '@grpc/grpc-js';
-import { type BatchAuditSink, callAuditFactory, noopCallAudits } from '../../audit/batch-audit';
+import { type BatchAuditSink, type CallAuditFactory, callAuditFactory, noopCallAudits } from '../../audit/batch-audit';
 import type { CollectorActivity } from '../../auth/collector-info';
 import type { Config } from '../../config/config';
 import type { Database } from '../../db/database';
-import type { ClientStreamHandler, UnaryHandler } from '../../identity/call-context';
+import type { CallContext, ClientStreamHandler, UnaryHandler } from '../../identity/call-context';
 import { DimensionCache } from '../../ingest/dimension.cache';
 import type { ExportDeps } from '../../ingest/export.deps';
 import { lazyExportRequest, peekOf } from '../../ingest/export-request.peek';
-import { exportSessionsStreamHandler } from '../../ingest/export-sessions-stream.handler';
+import { BATCH_ID_HEADER, exportSessionsStreamHandler } from '../../ingest/export-sessions-stream.handler';
 import { exportSessionsHandler } from '../../ingest/export-sessions.handler';
 import type { IdempotencyService } from '../../ingest/idempotency.service';
 import { type IngestMetrics, noopIngestMetrics } from '../../metrics/ingest-metrics';
@@ -56,6 +56,7 @@ function withLazySessions(definition: grpc.ServiceDefinition, method: string): g
 
 /** The gRPC binding of SessionIngestion: the collectors' export RPCs, guarded by src/protect/. */
 export function sessionIngestionGrpc(config: Config, deps: IngestionDeps, rpc: RpcDeps): ServiceRegistration {
+  const audits = refusalAudits(deps.audit ? callAuditFactory(deps.audit, statusNameOf) : noopCallAudits);
   const exportDeps: ExportDeps = {
     transaction: deps.database.transaction,
     settings: config.ingest,
@@ -63,7 +64,7 @@ export function sessionIngestionGrpc(config: Config, deps: IngestionDeps, rpc: R
     activity: deps.activity,
     dimensions: new DimensionCache(),
     metrics: deps.metrics ?? noopIngestMetrics,
-    audits: deps.audit ? callAuditFactory(deps.audit, statusNameOf) : noopCallAudits,
+    audits: audits.factory,
   };
   let exportSessions = deps.handlers?.exportSessions ?? exportSessionsHandler(exportDeps);
   let exportSessionsStream = deps.handlers?.exportSessionsStream ?? exportSessionsStreamHandler(exportDeps);
@@ -74,12 +75,52 @@ export function sessionIngestionGrpc(config: Config, deps: IngestionDeps, rpc: R
     );
     exportSessionsStream = deps.guard.stream(exportSessionsStream, (batch) => countMessages(batch.sessions));
   }
+  // Calls the guard refused (rate limits) passed authentication: they are audited too.
+  exportSessions = audits.covering(exportSessions, (request) => request.batchId);
+  exportSessionsStream = audits.covering(exportSessionsStream, (_stream, ctx) => {
+    const header = ctx.metadata.get(BATCH_ID_HEADER)[0];
+    return header === undefined ? '' : String(header);
+  });
   return {
     name: SESSION_INGESTION,
     definition: withLazySessions(SessionIngestionService, 'exportSessions'),
     implementation: {
       exportSessions: unary('ExportSessions', exportSessions, rpc),
       exportSessionsStream: clientStream('ExportSessionsStream', exportSessionsStream, rpc),
+    },
+  };
+}
+
+/**
+ * The handlers' audit factory, and a wrapper for what runs before them (the
+ * protection guard): a call that failed before its handler began an audit
+ * record gets one here, with the error's code.
+ */
+function refusalAudits(factory: CallAuditFactory) {
+  const begun = new WeakSet<AbortSignal>();
+  return {
+    factory: {
+      begin: (caller: Parameters<CallAuditFactory['begin']>[0], method: string, signal?: AbortSignal) => {
+        if (signal) begun.add(signal);
+        return factory.begin(caller, method, signal);
+      },
+    } satisfies CallAuditFactory,
+    covering<Req, Res>(
+      handler: (request: Req, ctx: CallContext) => Promise<Res>,
+      batchIdOf: (request: Req, ctx: CallContext) => string,
+    ): (request: Req, ctx: CallContext) => Promise<Res> {
+      return async (request, ctx) => {
+        try {
+          return await handler(request, ctx);
+        } catch (err) {
+          if (!begun.has(ctx.signal)) {
+            const audit = factory.begin(ctx.caller, ctx.method, ctx.signal);
+            audit.batchId = batchIdOf(request, ctx);
+            audit.end(err);
+          }
+          throw err;
+        }
+      };
     },
   };
 }
