@@ -125,14 +125,21 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       certificateNotAfter: () => server.certificates?.served().notAfter,
     });
     const metricsServer = prometheus ? createMetricsServer(config.metrics, prometheus.registry, logger) : undefined;
-    await server.start();
+    // In cluster scope the first heartbeat is recorded (and the replicas counted) before serving.
+    await protection.start();
+    try {
+      await server.start();
+    } catch (err) {
+      await protection.stop();
+      throw err;
+    }
     try {
       await metricsServer?.start();
     } catch (err) {
       await server.stop();
+      await protection.stop();
       throw err;
     }
-    protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     if (isOnDiskPglite(config.database)) {
       admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, statusPolicy).catch((err) => {
@@ -151,7 +158,8 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       adminSocket: admin?.socketPath,
       protection,
       stop: async () => {
-        protection.stop();
+        // Also deletes this replica's heartbeat: the others take over its share of cluster-wide limits.
+        await protection.stop();
         stopPurging();
         await admin?.stop();
         // Scrapes keep working while calls drain; the listener goes last.

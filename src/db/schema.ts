@@ -180,6 +180,15 @@ export interface IngestBatchesTable {
   expires_at: Timestamp;
 }
 
+/** One row per running replica (migration 0005): the divisor of cluster-wide rate limits. */
+export interface ReplicaHeartbeatsTable {
+  replica_id: string;
+  hostname: string;
+  /** Both default to now() (the database's clock) when not given. */
+  started_at: Timestamp;
+  beat_at: Timestamp;
+}
+
 export interface DB {
   workspaces: WorkspacesTable;
   collectors: CollectorsTable;
@@ -192,6 +201,7 @@ export interface DB {
   files_touched: FilesTouchedTable;
   plans: PlansTable;
   ingest_batches: IngestBatchesTable;
+  replica_heartbeats: ReplicaHeartbeatsTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;
