@@ -6,7 +6,7 @@ import {
   type Session,
   type Thread,
 } from '../../generated/catsyphon/telemetry/v1/sessions';
-import { describeCycle, parentCycle } from './thread-links';
+import { describeCycle, firstParentCycle } from './thread-links';
 
 /** A validation failure: a human message and the proto field path it concerns. */
 export interface ValidationIssue {
@@ -130,7 +130,6 @@ function checkThreads(s: Session, path: string, limits: IngestLimits, unresolved
     }
     threadIds.add(t.id);
   }
-  const parents = new Map(s.threads.map((t) => [t.id, t.parentThreadId]));
   for (let i = 0; i < s.threads.length; i++) {
     const t = s.threads[i];
     const tp = `${path}.threads[${i}]`;
@@ -139,13 +138,15 @@ function checkThreads(s: Session, path: string, limits: IngestLimits, unresolved
     if (t.parentThreadId === t.id) {
       return issue(`${tp}.parent_thread_id`, `thread ${JSON.stringify(t.id)} names itself as its parent`);
     }
-    const cycle = parentCycle(parents, t.id);
-    if (cycle) return issue(`${tp}.parent_thread_id`, `parent_thread_id forms a cycle: ${describeCycle(cycle)}`);
     if (t.parentThreadId !== undefined && !threadIds.has(t.parentThreadId)) {
       unresolved.push({ parentThreadId: t.parentThreadId, field: `${tp}.parent_thread_id` });
     }
   }
-  return undefined;
+  const order = s.threads.map((t) => t.id);
+  const cycle = firstParentCycle(order, new Map(s.threads.map((t) => [t.id, t.parentThreadId])));
+  if (!cycle) return undefined;
+  const at = order.indexOf(cycle[0]);
+  return issue(`${path}.threads[${at}].parent_thread_id`, `parent_thread_id forms a cycle: ${describeCycle(cycle)}`);
 }
 
 function checkPlans(s: Session, path: string, limits: IngestLimits): Finding {

@@ -28,7 +28,7 @@ import {
 } from '../sessions/session.mapper';
 import { contiguousSeq, sessionNeedsUpdate, threadNeedsUpdate } from '../sessions/session.merge';
 import type { UnresolvedParent } from './session.validator';
-import { describeCycle, parentCycle } from './thread-links';
+import { describeCycle, firstParentCycle } from './thread-links';
 
 /** Who the sessions belong to. */
 export interface IngestOwner {
@@ -214,13 +214,11 @@ export async function storeSession(
 function checkNoCycleWithStored(s: Session, stored: readonly StoredThread[], path: string): void {
   const parents = new Map<string, string | undefined>(stored.map((t) => [t.source_thread_id, t.parent_thread_id ?? undefined]));
   for (const t of s.threads) parents.set(t.id, t.parentThreadId);
-  s.threads.forEach((t, i) => {
-    const cycle = parentCycle(parents, t.id);
-    if (cycle) {
-      throw new StoredStateInvalid(
-        `${path}.threads[${i}].parent_thread_id`,
-        `parent_thread_id forms a cycle with stored threads: ${describeCycle(cycle)}`,
-      );
-    }
-  });
+  const order = s.threads.map((t) => t.id);
+  const cycle = firstParentCycle(order, parents);
+  if (!cycle) return;
+  throw new StoredStateInvalid(
+    `${path}.threads[${order.indexOf(cycle[0])}].parent_thread_id`,
+    `parent_thread_id forms a cycle with stored threads: ${describeCycle(cycle)}`,
+  );
 }

@@ -52,6 +52,15 @@ describe('validateSession', () => {
     });
   });
 
+  test('a long chain of sub-agents is checked once per thread (a loop at its end is still found)', () => {
+    const s = makeSession('s1');
+    const base = { ...s.threads[0], messages: [] };
+    s.threads = Array.from({ length: 20_000 }, (_, i) => ({ ...base, id: `t${i}`, parentThreadId: i === 0 ? undefined : `t${i - 1}` }));
+    expect(validate(s).kind).toBe('valid');
+    s.threads[0] = { ...s.threads[0], parentThreadId: 't19999' };
+    expect(issueOf(validate(s)).field).toBe('sessions[4].threads[0].parent_thread_id');
+  });
+
   test('a chain that ends at a parent outside the request is not a cycle', () => {
     const s = makeSession('s1');
     s.threads.push({ ...s.threads[0], id: 'a', parentThreadId: 'b', messages: [] });
