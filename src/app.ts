@@ -195,15 +195,22 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       certificateNotAfter: () => server.certificates?.served().notAfter,
     });
     const metricsServer = prometheus ? createMetricsServer(config.metrics, prometheus.registry, logger) : undefined;
-    await server.start();
+    // In cluster scope the first heartbeat is recorded (and the replicas counted) before serving.
+    await protection.start();
+    try {
+      await server.start();
+    } catch (err) {
+      await protection.stop();
+      throw err;
+    }
     try {
       await otlpHttp?.start();
       await metricsServer?.start();
     } catch (err) {
       await Promise.all([server.stop(), otlpHttp?.stop()]);
+      await protection.stop();
       throw err;
     }
-    protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     sweeper.start(config.lifecycle.sweepIntervalMs);
     if (isOnDiskPglite(config.database)) {
@@ -227,7 +234,8 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       sweeper,
       auditWriter,
       stop: async () => {
-        protection.stop();
+        // Also deletes this replica's heartbeat: the others take over its share of cluster-wide limits.
+        await protection.stop();
         stopPurging();
         await sweeper.stop();
         await admin?.stop();

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { type AuthFailureBudget, FailureBudget, type FailureBudgetLimit } from './auth-failure-budget';
 import { type CollectorCredentials, findCredentialsByPrefix } from './credentials.repository';
 import type { DB } from '../db/schema';
 import { DomainError, unauthenticated } from '../errors/domain-error';
@@ -19,10 +19,16 @@ export interface ApiKeyAuthenticatorOptions {
   readonly logger: Logger;
   /** How long a verified (or unknown) key is trusted without asking the database again. */
   readonly cacheTtlMs: number;
-  /** Uncached verifications that may fail per peer address per window before it is throttled. */
+  /** Wrong secrets per collector key prefix per window before that prefix is throttled. */
   readonly failureLimit: number;
   readonly failureWindowMs: number;
+  /** Failed bcrypt compares per window across all prefixes (default 10 × failureLimit). */
+  readonly failureGlobalLimit?: number;
+  /** Entries of the negative cache of unknown prefixes (default 100,000; 0 = none). */
+  readonly unknownPrefixCacheMax?: number;
   readonly cacheMax?: number;
+  /** Replaces the failure budget built from the options above (tests, shared budgets). */
+  readonly failureBudget?: AuthFailureBudget;
   /** Told why each call was refused (the auth-failure counter); nothing when absent. */
   readonly metrics?: Pick<IngestMetrics, 'authFailure'>;
 }
@@ -38,25 +44,33 @@ const BEARER = /^Bearer +(\S+)$/i;
 
 /**
  * Authenticates `authorization: Bearer cs_live_…` against the collectors
- * table.
+ * table, spending bcrypt only where it can succeed and never locking a valid
+ * key out because of someone else's bad keys.
  *
  * - Verified keys are cached by SHA-256 for `cacheTtlMs`, so bcrypt runs once
  *   per key per TTL; concurrent first calls with one key share one compare.
- * - Unknown keys (no such prefix, or the hash does not match) are cached
- *   negatively; a key that did not match never will.
- * - Every uncached verification reserves a point of its peer address's
- *   failure budget and gets it back on success, so a flood of bad keys from
- *   one address runs at most `failureLimit` lookups/compares per window and
- *   then gets RESOURCE_EXHAUSTED with a retry delay. Cached keys are never
- *   throttled.
+ *   Cached keys are never throttled.
+ * - A key whose lookup prefix names no collector costs one indexed lookup and
+ *   no bcrypt, spends no budget, and its prefix is cached negatively (an LRU
+ *   of at most `unknownPrefixCacheMax` prefixes), so repeating it costs
+ *   nothing. A flood of random keys therefore never refuses anyone else.
+ * - A known prefix with a wrong secret costs one bcrypt compare, budgeted per
+ *   prefix: after `failureLimit` wrong secrets in `failureWindowMs`, that
+ *   prefix's uncached keys get RESOURCE_EXHAUSTED with RetryInfo; every other
+ *   collector is unaffected. A global budget (`failureGlobalLimit` failed
+ *   compares per window) bounds the bcrypt work of guesses at many prefixes:
+ *   failed compares per window ≤ min(failureGlobalLimit, failureLimit ×
+ *   prefixes attacked), plus one successful compare per valid key per TTL.
+ * - Wrong secrets are cached negatively by digest too.
  * - Revoked, unknown and malformed keys all get the same UNAUTHENTICATED
  *   message; only an expired key is told so.
  */
 export class ApiKeyAuthenticator implements Authenticator {
   private readonly verified: LRUCache<string, VerifiedKey>;
   private readonly unknown: LRUCache<string, true>;
+  private readonly unknownPrefixes: LRUCache<string, true> | undefined;
   private readonly pending = new Map<string, Promise<VerifiedKey | undefined>>();
-  private readonly failures: RateLimiterMemory;
+  private readonly budget: AuthFailureBudget;
   private readonly logger: Logger;
 
   constructor(private readonly options: ApiKeyAuthenticatorOptions) {
@@ -64,10 +78,15 @@ export class ApiKeyAuthenticator implements Authenticator {
     const ttl = Math.max(1, options.cacheTtlMs);
     this.verified = new LRUCache({ max, ttl });
     this.unknown = new LRUCache({ max: max * 10, ttl });
-    this.failures = new RateLimiterMemory({
-      points: options.failureLimit,
-      duration: Math.max(1, Math.ceil(options.failureWindowMs / 1000)),
-    });
+    const prefixes = options.unknownPrefixCacheMax ?? 100_000;
+    this.unknownPrefixes = prefixes > 0 ? new LRUCache({ max: prefixes, ttl }) : undefined;
+    this.budget =
+      options.failureBudget ??
+      new FailureBudget({
+        perSubject: options.failureLimit,
+        global: options.failureGlobalLimit ?? options.failureLimit * 10,
+        windowMs: options.failureWindowMs,
+      });
     this.logger = options.logger.child({ component: 'auth' });
   }
 
@@ -78,31 +97,20 @@ export class ApiKeyAuthenticator implements Authenticator {
     const digest = keyDigest(key);
     const cached = this.verified.get(digest);
     if (cached) return this.admit(cached);
-    if (this.unknown.has(digest)) throw this.refuse('unknown');
+    if (this.unknown.has(digest) || this.unknownPrefixes?.has(keyPrefix(key))) throw this.refuse('unknown');
 
     let verification = this.pending.get(digest);
-    const address = peerAddress(peer);
     const first = verification === undefined;
     if (!verification) {
-      await this.reserveAttempt(address);
       verification = this.verify(key, digest).finally(() => this.pending.delete(digest));
       this.pending.set(digest, verification);
     }
-    let result: VerifiedKey | undefined;
-    try {
-      result = await verification;
-    } catch (err) {
-      // The database failed, not the caller: give the attempt back.
-      if (first) await this.failures.reward(address, 1);
-      throw err;
-    }
+    const result = await verification;
     if (!result) {
-      if (first) this.logger.debug({ peer: address }, 'unknown API key');
+      if (first) this.logger.debug({ peer: peerAddress(peer) }, 'unknown API key');
       throw this.refuse('unknown');
     }
-    const caller = this.admit(result);
-    if (first) await this.failures.reward(address, 1);
-    return caller;
+    return this.admit(result);
   }
 
   /**
@@ -129,25 +137,37 @@ export class ApiKeyAuthenticator implements Authenticator {
     return unauthenticated(message);
   }
 
-  private async reserveAttempt(address: string): Promise<void> {
-    try {
-      await this.failures.consume(address, 1);
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw err;
-      this.options.metrics?.authFailure('throttled');
-      this.logger.warn({ peer: address, retryInMs: err.msBeforeNext }, 'too many failed authentication attempts');
-      throw new DomainError('resource_exhausted', 'too many failed authentication attempts, retry later', {
-        retryDelayMs: err.msBeforeNext,
-      });
-    }
+  private throttled(prefix: string, limit: FailureBudgetLimit, retryDelayMs: number): DomainError {
+    this.options.metrics?.authFailure(limit === 'subject' ? 'throttled_prefix' : 'throttled_global');
+    this.logger.warn({ keyPrefix: prefix, limit, retryInMs: retryDelayMs }, 'too many wrong API key secrets');
+    const whose = limit === 'subject' ? "for this key's collector" : 'on this server';
+    return new DomainError('resource_exhausted', `too many failed authentication attempts ${whose}, retry later`, {
+      retryDelayMs,
+    });
   }
 
+  /** Looks the prefix up (no bcrypt when unknown), then compares within the prefix's failure budget. */
   private async verify(key: string, digest: string): Promise<VerifiedKey | undefined> {
-    const row = await findCredentialsByPrefix(this.options.db, keyPrefix(key));
-    if (!row || !(await this.options.hasher.compare(key, row.key_hash))) {
+    const prefix = keyPrefix(key);
+    const row = await findCredentialsByPrefix(this.options.db, prefix);
+    if (!row) {
+      this.unknownPrefixes?.set(prefix, true);
+      return undefined;
+    }
+    const outcome = await this.budget.reserve(prefix);
+    if (outcome.kind === 'refused') throw this.throttled(prefix, outcome.limit, outcome.retryDelayMs);
+    let matches: boolean;
+    try {
+      matches = await this.options.hasher.compare(key, row.key_hash);
+    } catch (err) {
+      await outcome.reservation.succeeded(); // not the caller's failure
+      throw err;
+    }
+    if (!matches) {
       this.unknown.set(digest, true);
       return undefined;
     }
+    await outcome.reservation.succeeded();
     const entry = toVerifiedKey(row);
     this.verified.set(digest, entry);
     return entry;

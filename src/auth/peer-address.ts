@@ -2,8 +2,9 @@ import { isIP } from 'node:net';
 
 /**
  * The address part of a grpc-js peer string ("1.2.3.4:5678",
- * "::ffff:1.2.3.4:5678", "[::1]:5678", "ipv4:1.2.3.4:5678"): failed
- * authentication attempts are throttled per address, not per connection.
+ * "::ffff:1.2.3.4:5678", "[::1]:5678", "ipv4:1.2.3.4:5678"), for logs.
+ * Failed authentication is budgeted per key prefix, never per address:
+ * behind SNAT all collectors share a few addresses.
  */
 export function peerAddress(peer: string): string {
   const text = peer.replace(/^ipv[46]:/, '');

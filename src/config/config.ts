@@ -82,6 +82,10 @@ const envSchema = z.object({
   BCRYPT_COST: int(4, 31).default(10),
   AUTH_FAILURE_LIMIT: int(1).default(20),
   AUTH_FAILURE_WINDOW_MS: duration(1_000).default(60_000),
+  // Failed bcrypt compares allowed per window across all collectors: the global bound on bcrypt work.
+  AUTH_FAILURE_GLOBAL_LIMIT: int(1).default(200),
+  // Unknown key prefixes remembered (no lookup when seen again): bounds the negative cache's memory.
+  AUTH_UNKNOWN_PREFIX_CACHE_MAX: int(0).default(100_000),
   IDEMPOTENCY_TTL: duration(1_000).default(24 * 3_600_000),
   IDEMPOTENCY_WAIT_MS: duration(0).default(10_000),
   IDEMPOTENCY_STALE_MS: duration(100).default(30_000),
@@ -112,9 +116,13 @@ const envSchema = z.object({
   METRICS_PORT: int(0, 65535).default(9464),
   // Protection (src/protect/): per-collector rate limits, overload caps, database health.
   RATE_LIMIT_REQUESTS_PER_MIN: int(0).default(6_000),
-  RATE_LIMIT_REQUESTS_BURST: int(0).default(1_200),
+  // Unset bursts follow the rate: BURST_MINUTES_OF_RATE minutes' worth per burst window.
+  RATE_LIMIT_REQUESTS_BURST: optionalText.pipe(int(0).optional()),
   RATE_LIMIT_MESSAGES_PER_MIN: int(0).default(6_000_000),
-  RATE_LIMIT_MESSAGES_BURST: int(0).default(1_200_000),
+  RATE_LIMIT_MESSAGES_BURST: optionalText.pipe(int(0).optional()),
+  // replica: each replica counts alone; cluster: the limits hold for all replicas together.
+  RATE_LIMIT_SCOPE: optionalText.pipe(z.enum(['replica', 'cluster']).optional()),
+  REPLICA_HEARTBEAT_INTERVAL_MS: duration(50).default(5_000),
   MAX_CONCURRENT_INGESTIONS: int(1).default(64),
   MAX_BUFFERED_MESSAGES: int(1).default(500_000),
   OVERLOAD_RETRY_DELAY_MS: duration(0).default(1_000),
@@ -221,9 +229,13 @@ export interface Config {
   readonly auth: {
     readonly cacheTtlMs: number;
     readonly bcryptCost: number;
-    /** Uncached key verifications that may fail per peer address per window before it is throttled. */
+    /** Wrong secrets per collector key prefix per window before that prefix is throttled. */
     readonly failureLimit: number;
     readonly failureWindowMs: number;
+    /** Failed bcrypt compares per window across all prefixes: the global bound on bcrypt work. */
+    readonly failureGlobalLimit: number;
+    /** Entries of the negative cache of unknown key prefixes. */
+    readonly unknownPrefixCacheMax: number;
   };
   readonly protect: ProtectConfig;
   readonly otlp: {
@@ -249,13 +261,25 @@ export interface LifecycleConfig {
 
 /** Rate limits, overload caps and database health checks (src/protect/). */
 export interface ProtectConfig {
-  /** Default per-collector limits; 0 turns a limit off. Bursts are extra allowance, see README. */
+  /**
+   * Default per-collector limits; 0 turns a limit off. Bursts are extra
+   * allowance per BURST_WINDOW_MINUTES; unset, they are derived from the rate
+   * (BURST_MINUTES_OF_RATE minutes' worth). See README.
+   */
   readonly rateLimits: {
     readonly requestsPerMin: number;
     readonly requestsBurst: number;
     readonly messagesPerMin: number;
     readonly messagesBurst: number;
   };
+  /**
+   * `replica`: each replica enforces the whole limit. `cluster`: the limits
+   * hold for all replicas together; each enforces limit / live replicas,
+   * counted from the heartbeat table.
+   */
+  readonly rateLimitScope: 'replica' | 'cluster';
+  /** How often a replica records its heartbeat (cluster scope). */
+  readonly heartbeatIntervalMs: number;
   readonly maxConcurrentIngestions: number;
   readonly maxBufferedMessages: number;
   /** The RetryInfo delay sent with UNAVAILABLE when a cap is reached. */
@@ -267,6 +291,17 @@ export interface ProtectConfig {
 
 /** Not a variable (yet): how long a client waits before retrying a batch another call holds. */
 const IDEMPOTENCY_RETRY_DELAY_MS = 1_000;
+
+/**
+ * A burst not set explicitly is this many minutes' worth of the rate, per
+ * burst window (10 minutes): RATE_LIMIT_REQUESTS_PER_MIN=5 admits 5 + 10 calls
+ * in a quiet minute and refuses the 16th.
+ */
+export const BURST_MINUTES_OF_RATE = 2;
+
+function derivedBurst(perMin: number): number {
+  return perMin * BURST_MINUTES_OF_RATE;
+}
 
 /** Parses and validates the environment once; the result is deeply frozen. */
 export function loadConfig(env: Env = process.env): Config {
@@ -352,14 +387,18 @@ export function loadConfig(env: Env = process.env): Config {
       bcryptCost: e.BCRYPT_COST,
       failureLimit: e.AUTH_FAILURE_LIMIT,
       failureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
+      failureGlobalLimit: e.AUTH_FAILURE_GLOBAL_LIMIT,
+      unknownPrefixCacheMax: e.AUTH_UNKNOWN_PREFIX_CACHE_MAX,
     },
     protect: {
       rateLimits: {
         requestsPerMin: e.RATE_LIMIT_REQUESTS_PER_MIN,
-        requestsBurst: e.RATE_LIMIT_REQUESTS_BURST,
+        requestsBurst: e.RATE_LIMIT_REQUESTS_BURST ?? derivedBurst(e.RATE_LIMIT_REQUESTS_PER_MIN),
         messagesPerMin: e.RATE_LIMIT_MESSAGES_PER_MIN,
-        messagesBurst: e.RATE_LIMIT_MESSAGES_BURST,
+        messagesBurst: e.RATE_LIMIT_MESSAGES_BURST ?? derivedBurst(e.RATE_LIMIT_MESSAGES_PER_MIN),
       },
+      rateLimitScope: e.RATE_LIMIT_SCOPE ?? (e.DATABASE_URL !== undefined ? 'cluster' : 'replica'),
+      heartbeatIntervalMs: e.REPLICA_HEARTBEAT_INTERVAL_MS,
       maxConcurrentIngestions: e.MAX_CONCURRENT_INGESTIONS,
       maxBufferedMessages: e.MAX_BUFFERED_MESSAGES,
       overloadRetryDelayMs: e.OVERLOAD_RETRY_DELAY_MS,

@@ -214,6 +214,15 @@ export interface AdminAuditTable {
   counts: Json;
 }
 
+/** One row per running replica (migration 0006): the divisor of cluster-wide rate limits. */
+export interface ReplicaHeartbeatsTable {
+  replica_id: string;
+  hostname: string;
+  /** Both default to now() (the database's clock) when not given. */
+  started_at: Timestamp;
+  beat_at: Timestamp;
+}
+
 export interface DB {
   workspaces: WorkspacesTable;
   collectors: CollectorsTable;
@@ -228,6 +237,7 @@ export interface DB {
   ingest_batches: IngestBatchesTable;
   ingest_audit: IngestAuditTable;
   admin_audit: AdminAuditTable;
+  replica_heartbeats: ReplicaHeartbeatsTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

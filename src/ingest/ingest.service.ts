@@ -97,8 +97,8 @@ export async function ingestBatch(
     await resolveBatchRefs(trx, owner.workspaceId, pending.map((p) => p.session), cache, staged);
     let rest = pending;
     let existing = new Set<number>();
-    // A new session whose parent thread is not in the request is invalid: the general path reports it.
-    const bulk = pending.filter((p) => p.unresolved.length === 0);
+    // New sessions go in together; a parent outside the request is stored by its source id.
+    const bulk = pending;
     if (bulk.length > 0) {
       const bulkStaged = new Map(staged);
       const created = await inSavepoint(trx, 'ingest_bulk', () => storeNewSessions(trx, owner, bulk, cache, bulkStaged, copy));

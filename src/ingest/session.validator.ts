@@ -6,6 +6,7 @@ import {
   type Session,
   type Thread,
 } from '../../generated/catsyphon/telemetry/v1/sessions';
+import { describeCycle, firstParentCycle } from './thread-links';
 
 /** A validation failure: a human message and the proto field path it concerns. */
 export interface ValidationIssue {
@@ -13,7 +14,11 @@ export interface ValidationIssue {
   readonly field: string;
 }
 
-/** A parent_thread_id that names no thread of the request: it must already be stored. */
+/**
+ * A parent_thread_id that names no thread of the request: the parent may be
+ * stored already, arrive later, or never. Such a thread is stored with the
+ * parent's source id; the writer checks it forms no cycle with stored threads.
+ */
 export interface UnresolvedParent {
   readonly parentThreadId: string;
   readonly field: string;
@@ -73,9 +78,10 @@ function checkMetadata(map: { [key: string]: string }, limits: IngestLimits, fie
 
 /**
  * Checks one session of a batch. `path` is its field path, e.g. `sessions[3]`.
- * Returns the first problem found, or, when there is none, the checks that
- * need the database (a parent thread stored by an earlier export) as
- * `unresolvedParents` for the ingest service to finish. Never throws.
+ * Returns the first problem found, or, when there is none, the parents that
+ * are not in the request (`unresolvedParents`: allowed, they may be stored or
+ * arrive later; the writer checks them for cycles with stored threads).
+ * Never throws.
  */
 export function validateSession(session: Session, path: string, limits: IngestLimits): ValidationResult {
   const unresolved: UnresolvedParent[] = [];
@@ -129,11 +135,18 @@ function checkThreads(s: Session, path: string, limits: IngestLimits, unresolved
     const tp = `${path}.threads[${i}]`;
     const found = checkThread(t, tp, limits);
     if (found) return found;
+    if (t.parentThreadId === t.id) {
+      return issue(`${tp}.parent_thread_id`, `thread ${JSON.stringify(t.id)} names itself as its parent`);
+    }
     if (t.parentThreadId !== undefined && !threadIds.has(t.parentThreadId)) {
       unresolved.push({ parentThreadId: t.parentThreadId, field: `${tp}.parent_thread_id` });
     }
   }
-  return undefined;
+  const order = s.threads.map((t) => t.id);
+  const cycle = firstParentCycle(order, new Map(s.threads.map((t) => [t.id, t.parentThreadId])));
+  if (!cycle) return undefined;
+  const at = order.indexOf(cycle[0]);
+  return issue(`${path}.threads[${at}].parent_thread_id`, `parent_thread_id forms a cycle: ${describeCycle(cycle)}`);
 }
 
 function checkPlans(s: Session, path: string, limits: IngestLimits): Finding {

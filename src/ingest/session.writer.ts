@@ -9,6 +9,7 @@ import {
   insertSessionIfAbsent,
   lockSessionWithThreads,
   type SessionKey,
+  type StoredThread,
   type SessionRefs,
   updateSession,
 } from '../sessions/session.repository';
@@ -27,6 +28,7 @@ import {
 } from '../sessions/session.mapper';
 import { contiguousSeq, sessionNeedsUpdate, threadNeedsUpdate } from '../sessions/session.merge';
 import type { UnresolvedParent } from './session.validator';
+import { describeCycle, firstParentCycle } from './thread-links';
 
 /** Who the sessions belong to. */
 export interface IngestOwner {
@@ -127,8 +129,8 @@ export async function storeSession(
   const skipUpTo = new Map<string, number>();
   let newThreads = 0;
   if (createdId !== undefined) {
+    // A parent not in the request is not stored either: kept by source id until it arrives.
     sessionId = createdId;
-    if (unresolved.length > 0) throw unknownParent(unresolved[0]);
     for (const t of s.threads) threadsToSend.push(threadRow(sessionId, t));
     newThreads = s.threads.length;
   } else {
@@ -136,7 +138,11 @@ export async function storeSession(
     if (!stored) throw new SessionVanished(s.id);
     sessionId = stored.id;
     const byId = new Map(stored.threads.map((t) => [t.source_thread_id, t]));
-    for (const u of unresolved) if (!byId.has(u.parentThreadId)) throw unknownParent(u);
+    if (unresolved.length > 0) {
+      // The session's field path (`sessions[N]`), from the validator's path of an outside parent.
+      const field = unresolved[0].field;
+      checkNoCycleWithStored(s, stored.threads, field.slice(0, field.indexOf('.threads[')));
+    }
     if (sessionNeedsUpdate(stored, refs, fields)) {
       sessionChanged = true;
       await updateSession(trx, sessionId, owner.collectorId, refs, fields);
@@ -199,10 +205,21 @@ export async function storeSession(
   };
 }
 
-function unknownParent(u: UnresolvedParent): StoredStateInvalid {
-  return new StoredStateInvalid(
-    u.field,
-    `parent_thread_id ${JSON.stringify(u.parentThreadId)} names no thread of the session`,
+/**
+ * A thread sent now may close a loop through threads stored earlier (A names
+ * B in one export, B names A in the next): that is refused like a loop
+ * inside one request. Stored links never loop, so any new loop passes
+ * through a thread of this request.
+ */
+function checkNoCycleWithStored(s: Session, stored: readonly StoredThread[], path: string): void {
+  const parents = new Map<string, string | undefined>(stored.map((t) => [t.source_thread_id, t.parent_thread_id ?? undefined]));
+  for (const t of s.threads) parents.set(t.id, t.parentThreadId);
+  const order = s.threads.map((t) => t.id);
+  const cycle = firstParentCycle(order, parents);
+  if (!cycle) return;
+  throw new StoredStateInvalid(
+    `${path}.threads[${order.indexOf(cycle[0])}].parent_thread_id`,
+    `parent_thread_id forms a cycle with stored threads: ${describeCycle(cycle)}`,
   );
 }
 

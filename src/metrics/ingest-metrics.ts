@@ -10,7 +10,8 @@ export const AUTH_FAILURE_REASONS = [
   'unknown', // no such key, or the secret does not match
   'revoked', // the collector was revoked (is_active = false)
   'expired', // past expires_at
-  'throttled', // too many failed attempts from this peer
+  'throttled_prefix', // too many wrong secrets for this key prefix (AUTH_FAILURE_LIMIT)
+  'throttled_global', // too many wrong secrets on this replica in all (AUTH_FAILURE_GLOBAL_LIMIT)
   'workspace_mismatch', // CollectorInfo names another workspace or collector
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];

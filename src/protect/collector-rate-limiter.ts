@@ -3,16 +3,19 @@ import type { ProtectConfig } from '../config/config';
 import { DomainError } from '../errors/domain-error';
 import type { Caller } from '../identity/caller';
 import type { IngestMetrics, RateLimitKind } from '../metrics/ingest-metrics';
+import type { ReplicaCount } from './replica-heartbeat';
 
 /** How many minutes one burst allowance lasts before it refills. */
 export const BURST_WINDOW_MINUTES = 10;
 
-/** One limit as it applies to one collector. */
+/** One limit as it applies to one collector on this replica. */
 export interface EffectiveLimit {
   /** Sustained allowance per one-minute window; 0 means unlimited. */
   readonly perMin: number;
   /** Extra allowance per BURST_WINDOW_MINUTES, used only once the minute's allowance is spent. */
   readonly burst: number;
+  /** Cluster scope: the configured (cluster-wide) limit this is a share of, and of how many replicas. */
+  readonly cluster?: { readonly perMin: number; readonly burst: number; readonly replicas: number };
 }
 
 type Kind = RateLimitKind;
@@ -35,8 +38,12 @@ type Outcome = { kind: 'granted'; paidBy?: RateLimiterMemory } | { kind: 'refuse
  * points are spent. A request that is refused consumes nothing (its points
  * are given back), so a client that backs off is not punished further.
  *
- * Limits are kept per replica: N replicas behind a balancer admit up to N
- * times the configured rate in total.
+ * Counting is in memory. In `replica` scope each replica enforces the whole
+ * limit (N replicas admit up to N times it). In `cluster` scope each replica
+ * enforces its share: the configured limit and burst divided by the live
+ * replica count (from the heartbeat table), rounded down but at least 1 per
+ * minute, so all replicas together stay within the configured limit. When
+ * the count changes, the shares start counting afresh.
  */
 export class CollectorRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -45,14 +52,17 @@ export class CollectorRateLimiter {
     private readonly defaults: ProtectConfig['rateLimits'],
     /** Told of every refusal, by limit; nothing when absent. */
     private readonly metrics?: Pick<IngestMetrics, 'rateLimited'>,
+    /** Cluster scope: the live replica count the limits are shared by; absent = replica scope. */
+    private readonly replicas?: ReplicaCount,
   ) {}
 
-  /** The limits that apply to a caller: its overrides, or the configured defaults. */
+  /** The limits that apply to a caller on this replica: its overrides or the defaults, shared in cluster scope. */
   limitsFor(caller: Caller): Record<Kind, EffectiveLimit> {
     const d = this.defaults;
+    const n = this.replicas ? Math.max(1, this.replicas.liveReplicas()) : undefined;
     return {
-      requests: effective(caller.rateLimits.requestsPerMin, d.requestsPerMin, d.requestsBurst),
-      messages: effective(caller.rateLimits.messagesPerMin, d.messagesPerMin, d.messagesBurst),
+      requests: shareOf(effective(caller.rateLimits.requestsPerMin, d.requestsPerMin, d.requestsBurst), n),
+      messages: shareOf(effective(caller.rateLimits.messagesPerMin, d.messagesPerMin, d.messagesBurst), n),
     };
   }
 
@@ -136,6 +146,14 @@ async function attempt(limiter: RateLimiterMemory, key: string, points: number):
   }
 }
 
+/** This replica's share of a cluster-wide limit (n replicas); unchanged in replica scope. */
+function shareOf(limit: EffectiveLimit, n: number | undefined): EffectiveLimit {
+  if (n === undefined) return limit;
+  const cluster = { perMin: limit.perMin, burst: limit.burst, replicas: n };
+  if (limit.perMin === 0) return { perMin: 0, burst: 0, cluster };
+  return { perMin: Math.max(1, Math.floor(limit.perMin / n)), burst: Math.floor(limit.burst / n), cluster };
+}
+
 /** A per-collector override scales the burst in proportion to the default. */
 function effective(override: number | undefined, perMin: number, burst: number): EffectiveLimit {
   if (override === undefined || override === perMin) return { perMin, burst };
@@ -152,7 +170,11 @@ function overLimit(
   retryDelayMs: number | undefined,
 ): DomainError {
   const who = `collector ${caller.collectorName} (${caller.collectorId})`;
-  const what = `${limit.perMin} ${kind}/min (burst ${limit.burst} per ${BURST_WINDOW_MINUTES} min)`;
+  const describe = (perMin: number, burst: number) => `${perMin} ${kind}/min (burst ${burst} per ${BURST_WINDOW_MINUTES} min)`;
+  const c = limit.cluster;
+  const what = c
+    ? `${describe(c.perMin, c.burst)} cluster-wide, of which this replica enforces ${describe(limit.perMin, limit.burst)} (1/${c.replicas}, ${c.replicas} live ${c.replicas === 1 ? 'replica' : 'replicas'})`
+    : describe(limit.perMin, limit.burst);
   if (retryDelayMs === undefined) {
     return new DomainError(
       'resource_exhausted',

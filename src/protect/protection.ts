@@ -6,19 +6,23 @@ import { Admission } from './admission';
 import { CollectorRateLimiter } from './collector-rate-limiter';
 import { DatabaseHealth } from './database-health';
 import { IngestionGuard } from './ingestion-guard';
+import { ReplicaHeartbeat } from './replica-heartbeat';
 
 export interface Protection {
   readonly guard: IngestionGuard;
   readonly admission: Admission;
   readonly rateLimiter: CollectorRateLimiter;
   readonly databaseHealth: DatabaseHealth;
-  /** Starts the periodic database check. */
-  start(): void;
-  stop(): void;
+  /** Cluster scope: this replica's heartbeat and the live replica count; undefined in replica scope. */
+  readonly heartbeat: ReplicaHeartbeat | undefined;
+  /** Starts the periodic database check and, in cluster scope, the heartbeat (after its first beat). */
+  start(): Promise<void>;
+  /** Stops both; the heartbeat row is deleted. */
+  stop(): Promise<void>;
 }
 
 export interface ProtectionDeps {
-  readonly database: Pick<Database, 'ping'>;
+  readonly database: Pick<Database, 'ping' | 'db'>;
   readonly logger: Logger;
   /** Told when the database becomes unreachable or reachable again (server health). */
   readonly onDatabaseAvailability: (available: boolean) => void;
@@ -30,7 +34,11 @@ export interface ProtectionDeps {
 export function createProtection(config: Config, deps: ProtectionDeps): Protection {
   const p = config.protect;
   const admission = new Admission(p, deps.metrics);
-  const rateLimiter = new CollectorRateLimiter(p.rateLimits, deps.metrics);
+  const heartbeat =
+    p.rateLimitScope === 'cluster'
+      ? new ReplicaHeartbeat({ db: deps.database.db, intervalMs: p.heartbeatIntervalMs, logger: deps.logger })
+      : undefined;
+  const rateLimiter = new CollectorRateLimiter(p.rateLimits, deps.metrics, heartbeat);
   const databaseHealth = new DatabaseHealth({
     ping: () => deps.database.ping(),
     intervalMs: p.dbHealthIntervalMs,
@@ -44,7 +52,14 @@ export function createProtection(config: Config, deps: ProtectionDeps): Protecti
     admission,
     rateLimiter,
     databaseHealth,
-    start: () => databaseHealth.start(),
-    stop: () => databaseHealth.stop(),
+    heartbeat,
+    start: async () => {
+      databaseHealth.start();
+      await heartbeat?.start();
+    },
+    stop: async () => {
+      databaseHealth.stop();
+      await heartbeat?.stop();
+    },
   };
 }

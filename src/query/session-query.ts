@@ -30,7 +30,10 @@ export async function getSession(db: Kysely<DB>, request: GetSessionRequest, cal
   return { catsyphonId: row.id, session: await readSession(db, row) };
 }
 
-/** GetSessionStatus: per thread, the highest seq and message count stored. */
+/**
+ * GetSessionStatus: per thread, the highest seq and message count stored, its
+ * parent, and whether that parent is still unknown (sent before its parent).
+ */
 export async function getSessionStatus(
   db: Kysely<DB>,
   request: GetSessionStatusRequest,
@@ -38,10 +41,17 @@ export async function getSessionStatus(
 ): Promise<GetSessionStatusResponse> {
   const row = await requireSession(db, request, caller);
   const threads = await threadProgress(db, row.id);
+  const stored = new Set(threads.map((t) => t.source_thread_id));
   let total = 0n;
   const statuses = threads.map((t) => {
     total += BigInt(t.message_count);
-    return { threadId: t.source_thread_id, lastSeq: Number(t.last_seq), messageCount: BigInt(t.message_count) };
+    return {
+      threadId: t.source_thread_id,
+      lastSeq: Number(t.last_seq),
+      messageCount: BigInt(t.message_count),
+      parentThreadId: t.parent_thread_id ?? undefined,
+      awaitingParent: t.parent_thread_id !== null && !stored.has(t.parent_thread_id),
+    };
   });
   return {
     catsyphonId: row.id,

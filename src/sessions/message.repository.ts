@@ -72,7 +72,7 @@ export async function threadProgress(db: Kysely<DB>, sessionId: string) {
           .as('p'),
       (join) => join.onTrue(),
     )
-    .select(['t.id', 't.source_thread_id', 'p.last_seq', 'p.message_count'])
+    .select(['t.id', 't.source_thread_id', 't.parent_thread_id', 'p.last_seq', 'p.message_count'])
     .where('t.session_id', '=', sessionId)
     .execute();
   // Sorted here: an ORDER BY t.id lets a planner without statistics walk the threads' primary key.

@@ -185,32 +185,47 @@ describe('API-key authentication', () => {
     await expect(replica.authenticate(bearer(apiKey), '10.1.1.1:1')).rejects.toMatchObject({ kind: 'unauthenticated' });
   });
 
-  test('1000 calls with random bad keys run no bcrypt compare, and the peer is throttled with RetryInfo', async () => {
-    const { apiKey: cached } = await newCollector();
-    expect((await exportStatus(t.ingestion, bearer(cached))).code).toBe(AUTHENTICATED);
+  test('500 random bad keys from one address cost no bcrypt and no budget; then a valid never-cached key answers OK at once', async () => {
     const before = hasher.compares;
     const codes: grpc.status[] = [];
-    let retryDelayMs: number | undefined;
-    for (let batch = 0; batch < 20; batch++) {
+    for (let batch = 0; batch < 10; batch++) {
       const results = await Promise.all(
         Array.from({ length: 50 }, () => exportStatus(t.ingestion, bearer(generateApiKey().key))),
       );
-      for (const r of results) {
-        codes.push(r.code);
-        if (r.code === grpc.status.RESOURCE_EXHAUSTED && retryDelayMs === undefined) {
-          const details = r.error?.metadata.get('grpc-status-details-bin')[0];
-          retryDelayMs = decodeStatusDetails(details as Buffer).retryDelayMs;
-        }
+      codes.push(...results.map((r) => r.code));
+    }
+    expect(codes).toHaveLength(500);
+    expect(codes.every((c) => c === grpc.status.UNAUTHENTICATED)).toBe(true);
+    expect(hasher.compares - before).toBe(0);
+    // Same address (127.0.0.1), a key this server has never seen: verified on the first try.
+    const { apiKey } = await newCollector();
+    expect((await exportStatus(t.ingestion, bearer(apiKey))).code).toBe(AUTHENTICATED);
+    expect(hasher.compares - before).toBe(1);
+  });
+
+  test("30 wrong secrets for collector A's prefix throttle A's prefix (RetryInfo) while B ingests, and A's cached right key works", async () => {
+    const a = await newCollector();
+    const b = await newCollector();
+    expect((await exportStatus(t.ingestion, bearer(a.apiKey))).code).toBe(AUTHENTICATED);
+    const prefix = a.apiKey.slice(8, 20);
+    const wrong = () => `cs_live_${prefix}${generateApiKey().key.slice(20)}`;
+    const codes: grpc.status[] = [];
+    let retryDelayMs: number | undefined;
+    for (let i = 0; i < 30; i++) {
+      const r = await exportStatus(t.ingestion, bearer(wrong()));
+      codes.push(r.code);
+      if (r.code === grpc.status.RESOURCE_EXHAUSTED && retryDelayMs === undefined) {
+        expect(r.details).toMatch(/too many failed authentication attempts for this key's collector/);
+        retryDelayMs = decodeStatusDetails(r.error?.metadata.get('grpc-status-details-bin')[0] as Buffer).retryDelayMs;
       }
     }
-    expect(codes).toHaveLength(1000);
-    expect(hasher.compares - before).toBe(0);
-    expect(codes.every((c) => c === grpc.status.UNAUTHENTICATED || c === grpc.status.RESOURCE_EXHAUSTED)).toBe(true);
-    // Only the failure budget's worth reached the database at all.
-    expect(codes.filter((c) => c === grpc.status.UNAUTHENTICATED).length).toBeLessThanOrEqual(FAILURE_LIMIT);
+    expect(codes.slice(0, FAILURE_LIMIT).every((c) => c === grpc.status.UNAUTHENTICATED)).toBe(true);
+    expect(codes.slice(FAILURE_LIMIT).every((c) => c === grpc.status.RESOURCE_EXHAUSTED)).toBe(true);
     expect(retryDelayMs).toBeGreaterThan(0);
-    // A key this server already verified still works from the throttled address.
-    expect((await exportStatus(t.ingestion, bearer(cached))).code).toBe(AUTHENTICATED);
+    // B, from the same address, is not affected: its never-cached key verifies and it keeps ingesting.
+    for (let i = 0; i < 5; i++) expect((await exportStatus(t.ingestion, bearer(b.apiKey))).code).toBe(AUTHENTICATED);
+    // A's right key, verified and cached before, still works.
+    expect((await exportStatus(t.ingestion, bearer(a.apiKey))).code).toBe(AUTHENTICATED);
   });
 
   test('the log output of these calls (debug level) contains no key', () => {
@@ -256,5 +271,61 @@ describe('API-key authentication under a flood of guesses at a real key prefix',
     expect(compares).toBeLessThanOrEqual(limit);
     expect(codes.filter((c) => c === grpc.status.RESOURCE_EXHAUSTED).length).toBeGreaterThanOrEqual(1000 - limit);
     expect(t.logs.text()).not.toContain(apiKey);
+  });
+});
+
+describe('API-key authentication under guesses at many key prefixes', () => {
+  let t: TestApp;
+  const hasher = new CountingHasher();
+  const perPrefix = 5;
+  const globalLimit = 12;
+
+  beforeAll(async () => {
+    t = await startTestApp(
+      {
+        BCRYPT_COST: '4',
+        AUTH_FAILURE_LIMIT: String(perPrefix),
+        AUTH_FAILURE_GLOBAL_LIMIT: String(globalLimit),
+        AUTH_FAILURE_WINDOW_MS: '10m',
+      },
+      { keyHasher: hasher },
+    );
+    await t.app.collectors.createWorkspace({ name: 'Many', slug: 'many' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('bcrypt compares stay under the documented bound (AUTH_FAILURE_GLOBAL_LIMIT failed compares per window); cached keys keep working', async () => {
+    const collectors = [];
+    for (let i = 0; i < 6; i++) collectors.push(await t.app.collectors.createCollector({ workspace: 'many', name: `m${i}` }));
+    issuedKeys.push(...collectors.map((c) => c.apiKey));
+    const cached = collectors[0].apiKey;
+    expect((await exportStatus(t.ingestion, bearer(cached))).code).toBe(AUTHENTICATED);
+    const prefixes = collectors.map((c) => c.apiKey.slice(8, 20));
+    const before = hasher.compares;
+    const codes: grpc.status[] = [];
+    for (let batch = 0; batch < 20; batch++) {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => {
+          const key =
+            i % 5 === 0
+              ? generateApiKey().key
+              : `cs_live_${prefixes[(batch + i) % prefixes.length]}${generateApiKey().key.slice(20)}`;
+          return exportStatus(t.ingestion, bearer(key));
+        }),
+      );
+      codes.push(...results.map((r) => r.code));
+    }
+    const compares = hasher.compares - before;
+    // Documented bound: failed compares per window <= min(AUTH_FAILURE_GLOBAL_LIMIT, AUTH_FAILURE_LIMIT x prefixes).
+    expect(compares).toBeLessThanOrEqual(Math.min(globalLimit, perPrefix * prefixes.length));
+    expect(compares).toBeGreaterThan(0);
+    expect(codes.every((c) => c === grpc.status.UNAUTHENTICATED || c === grpc.status.RESOURCE_EXHAUSTED)).toBe(true);
+    expect(codes.filter((c) => c === grpc.status.RESOURCE_EXHAUSTED).length).toBeGreaterThan(500);
+    // A key verified before the flood is answered from the cache.
+    expect((await exportStatus(t.ingestion, bearer(cached))).code).toBe(AUTHENTICATED);
+    // Random keys (unknown prefixes) are still told UNAUTHENTICATED, never throttled.
+    expect((await exportStatus(t.ingestion, bearer(generateApiKey().key))).code).toBe(grpc.status.UNAUTHENTICATED);
   });
 });

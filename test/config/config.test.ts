@@ -133,3 +133,39 @@ describe('OTLP/HTTP settings', () => {
     expect(variableOf({ OTLP_HTTP_PORT: '0', HEALTH_PORT: '4318' })).toBeUndefined();
   });
 });
+
+describe('config: rate-limit bursts and scope, authentication budgets', () => {
+  test('an unset burst is 2 minutes\' worth of the rate; an explicit burst wins; 0 means none', () => {
+    const derived = loadConfig({ RATE_LIMIT_REQUESTS_PER_MIN: '5', RATE_LIMIT_MESSAGES_PER_MIN: '1000' }).protect.rateLimits;
+    expect(derived).toEqual({ requestsPerMin: 5, requestsBurst: 10, messagesPerMin: 1000, messagesBurst: 2000 });
+    const explicit = loadConfig({ RATE_LIMIT_REQUESTS_PER_MIN: '5', RATE_LIMIT_REQUESTS_BURST: '7', RATE_LIMIT_MESSAGES_BURST: '0' });
+    expect(explicit.protect.rateLimits.requestsBurst).toBe(7);
+    expect(explicit.protect.rateLimits.messagesBurst).toBe(0);
+    expect(loadConfig({ RATE_LIMIT_REQUESTS_BURST: '' }).protect.rateLimits.requestsBurst).toBe(12_000);
+  });
+
+  test('RATE_LIMIT_SCOPE defaults to cluster with DATABASE_URL and to replica on the embedded database', () => {
+    expect(loadConfig({}).protect.rateLimitScope).toBe('replica');
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x' }).protect.rateLimitScope).toBe('cluster');
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', RATE_LIMIT_SCOPE: 'replica' }).protect.rateLimitScope).toBe('replica');
+    expect(loadConfig({ REPLICA_HEARTBEAT_INTERVAL_MS: '2s' }).protect.heartbeatIntervalMs).toBe(2_000);
+  });
+
+  test('authentication budgets: per prefix, global, and the unknown-prefix cache', () => {
+    const auth = loadConfig({ AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_GLOBAL_LIMIT: '50', AUTH_UNKNOWN_PREFIX_CACHE_MAX: '10' }).auth;
+    expect(auth).toMatchObject({ failureLimit: 3, failureGlobalLimit: 50, unknownPrefixCacheMax: 10 });
+    expect(loadConfig({}).auth).toMatchObject({ failureLimit: 20, failureGlobalLimit: 200, unknownPrefixCacheMax: 100_000 });
+  });
+
+  test.each([
+    ['RATE_LIMIT_SCOPE', 'global'],
+    ['RATE_LIMIT_REQUESTS_BURST', '-1'],
+    ['RATE_LIMIT_MESSAGES_BURST', 'lots'],
+    ['REPLICA_HEARTBEAT_INTERVAL_MS', '1ms'],
+    ['AUTH_FAILURE_GLOBAL_LIMIT', '0'],
+    ['AUTH_UNKNOWN_PREFIX_CACHE_MAX', 'x'],
+  ])('an invalid %s=%s is an error naming the variable', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}:`));
+  });
+});

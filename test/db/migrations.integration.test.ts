@@ -19,6 +19,7 @@ const EXPECTED_TABLES = [
   'messages',
   'plans',
   'projects',
+  'replica_heartbeats',
   'sessions',
   'threads',
   'workspaces',

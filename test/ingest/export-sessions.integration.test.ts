@@ -67,9 +67,9 @@ describe('ExportSessions: statuses, counts and validation', () => {
     expect(status.catsyphonId).toBe(id);
     expect(status.messageCount).toBe(9n);
     expect(status.threads).toEqual([
-      { threadId: 't0', lastSeq: 5, messageCount: 5n },
-      { threadId: 't1', lastSeq: 3, messageCount: 3n },
-      { threadId: 'child', lastSeq: 1, messageCount: 1n },
+      { threadId: 't0', lastSeq: 5, messageCount: 5n, awaitingParent: false },
+      { threadId: 't1', lastSeq: 3, messageCount: 3n, awaitingParent: false },
+      { threadId: 'child', lastSeq: 1, messageCount: 1n, parentThreadId: 't0', awaitingParent: false },
     ]);
     expect(status.lastActivityAtNs).toBe(grown.lastActivityAtNs);
     expect((await client.getSession('grow', 1)).session).toEqual(grown);
@@ -100,18 +100,87 @@ describe('ExportSessions: statuses, counts and validation', () => {
     expect((await client.getSession('plans', 1)).session?.plans).toEqual(newer.plans);
   });
 
-  test('parent_thread_id may name a thread stored by an earlier export, not an unknown one', async () => {
+  test('parent_thread_id may name a thread stored by an earlier export', async () => {
     await client.export({ sessions: [simpleSession('parents', 1, 1)] });
     const child = simpleSession('parents', 1, 1);
     child.threads = [{ ...child.threads[0], id: 'sub', parentThreadId: 't0' }];
     expect(summary(await client.export({ sessions: [child] }))).toEqual([[UPDATED, 1, 1]]);
-    const orphan = simpleSession('parents', 1, 1);
-    orphan.threads = [{ ...orphan.threads[0], id: 'orphan', parentThreadId: 'nope' }];
-    const res = await client.export({ sessions: [orphan] });
-    expect(res.status).toBe(BatchStatus.BATCH_STATUS_REJECTED);
-    expect(res.results[0].error).toMatchObject({ code: ErrorCode.ERROR_CODE_VALIDATION, field: 'sessions[0].threads[0].parent_thread_id' });
     const status = await client.getSessionStatus('parents', 1);
-    expect(status.threads.map((th) => th.threadId)).toEqual(['t0', 'sub']);
+    expect(status.threads.map((th) => [th.threadId, th.parentThreadId, th.awaitingParent])).toEqual([
+      ['t0', undefined, false],
+      ['sub', 't0', false],
+    ]);
+  });
+
+  test('threads in any order: the agent thread in one batch, its main thread in the next; stored whole, link resolved, read back as sent', async () => {
+    const whole = simpleSession('sidechain-first', 2, 3);
+    whole.threads[0].id = 'main';
+    whole.threads[1] = { ...whole.threads[1], id: 'agent-1', parentThreadId: 'main', spawnedByMessageId: 'm2', type: 2 };
+    const agentOnly: Session = { ...whole, threads: [whole.threads[1]] };
+    const mainOnly: Session = { ...whole, threads: [whole.threads[0]] };
+
+    const first = await client.export({ sessions: [agentOnly] });
+    expect(first.status).toBe(BatchStatus.BATCH_STATUS_ACCEPTED);
+    expect(summary(first)).toEqual([[CREATED, 3, 1]]);
+    let status = await client.getSessionStatus('sidechain-first', 1);
+    expect(status.threads).toEqual([
+      { threadId: 'agent-1', lastSeq: 3, messageCount: 3n, parentThreadId: 'main', awaitingParent: true },
+    ]);
+
+    expect(summary(await client.export({ sessions: [mainOnly] }))).toEqual([[UPDATED, 3, 1]]);
+    status = await client.getSessionStatus('sidechain-first', 1);
+    expect(status.threads.map((th) => [th.threadId, th.awaitingParent])).toEqual([
+      ['agent-1', false],
+      ['main', false],
+    ]);
+    expect(status.messageCount).toBe(6n);
+    // Threads come back in the order first received: what was sent, agent first.
+    const readBack = (await client.getSession('sidechain-first', 1)).session;
+    expect(readBack).toEqual({ ...whole, threads: [whole.threads[1], whole.threads[0]] });
+
+    // Resending either part, or the whole, stays idempotent.
+    expect(summary(await client.export({ sessions: [agentOnly] }))).toEqual([[DUPLICATE, 0, 0]]);
+    expect(summary(await client.export({ sessions: [mainOnly] }))).toEqual([[DUPLICATE, 0, 0]]);
+    expect(summary(await client.export({ sessions: [whole] }))).toEqual([[DUPLICATE, 0, 0]]);
+    expect((await client.getSession('sidechain-first', 1)).session).toEqual(readBack);
+  });
+
+  test('a child before its parent in the same request is stored with the link resolved', async () => {
+    const s = simpleSession('child-first', 2, 1);
+    s.threads[0] = { ...s.threads[0], id: 'agent', parentThreadId: 'main' };
+    s.threads[1] = { ...s.threads[1], id: 'main' };
+    expect(summary(await client.export({ sessions: [s] }))).toEqual([[CREATED, 2, 2]]);
+    const status = await client.getSessionStatus('child-first', 1);
+    expect(status.threads.every((th) => !th.awaitingParent)).toBe(true);
+    expect((await client.getSession('child-first', 1)).session).toEqual(s);
+  });
+
+  test('a thread naming itself, or a cycle (in one request or closed through stored threads), is a validation error', async () => {
+    const self = simpleSession('loop-self', 1, 1);
+    self.threads[0].parentThreadId = 't0';
+    const pair = simpleSession('loop-pair', 2, 1);
+    pair.threads[0].parentThreadId = 't1';
+    pair.threads[1].parentThreadId = 't0';
+    const res = await client.export({ sessions: [self, pair] });
+    expect(res.status).toBe(BatchStatus.BATCH_STATUS_REJECTED);
+    expect(res.results.map((r) => r.error?.field)).toEqual([
+      'sessions[0].threads[0].parent_thread_id',
+      'sessions[1].threads[0].parent_thread_id',
+    ]);
+    expect(res.results[1].error?.message).toContain('cycle');
+
+    // a -> b stored first (b unknown); then b -> a would close a loop.
+    const a = simpleSession('loop-late', 1, 1);
+    a.threads[0] = { ...a.threads[0], id: 'a', parentThreadId: 'b' };
+    expect(summary(await client.export({ sessions: [a] }))).toEqual([[CREATED, 1, 1]]);
+    const b = simpleSession('loop-late', 1, 1);
+    b.threads[0] = { ...b.threads[0], id: 'b', parentThreadId: 'a' };
+    const late = await client.export({ sessions: [b] });
+    expect(late.results[0]).toMatchObject({
+      status: FAILED,
+      error: { code: ErrorCode.ERROR_CODE_VALIDATION, field: 'sessions[0].threads[0].parent_thread_id' },
+    });
+    expect(late.results[0].error?.message).toContain('cycle');
   });
 
   test('a PARTIAL batch reports each invalid session with its field path; the valid ones are stored', async () => {

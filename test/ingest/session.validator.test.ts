@@ -17,7 +17,7 @@ describe('validateSession', () => {
     expect(validate(makeSession('s1', 3))).toEqual({ kind: 'valid', unresolvedParents: [] });
   });
 
-  test('returns a parent thread that is not in the request for the database to resolve', () => {
+  test('returns a parent thread that is not in the request (stored, or arriving later)', () => {
     const s = makeSession('s1');
     s.threads.push({ ...s.threads[0], id: 'agent', parentThreadId: 'stored-earlier', messages: [] });
     expect(validate(s)).toEqual({
@@ -30,6 +30,45 @@ describe('validateSession', () => {
     const s = makeSession('s1');
     s.threads.push({ ...s.threads[0], id: 'agent', parentThreadId: 'main', messages: [] });
     expect(validate(s)).toEqual({ kind: 'valid', unresolvedParents: [] });
+  });
+
+  test('rejects a thread that names itself as its parent', () => {
+    const s = makeSession('s1');
+    s.threads[0].parentThreadId = s.threads[0].id;
+    expect(issueOf(validate(s))).toEqual({
+      field: 'sessions[4].threads[0].parent_thread_id',
+      message: 'thread "main" names itself as its parent',
+    });
+  });
+
+  test('rejects a cycle of parents within the request, at its first thread', () => {
+    const s = makeSession('s1');
+    s.threads.push({ ...s.threads[0], id: 'a', parentThreadId: 'b', messages: [] });
+    s.threads.push({ ...s.threads[0], id: 'b', parentThreadId: 'c', messages: [] });
+    s.threads.push({ ...s.threads[0], id: 'c', parentThreadId: 'a', messages: [] });
+    expect(issueOf(validate(s))).toEqual({
+      field: 'sessions[4].threads[1].parent_thread_id',
+      message: 'parent_thread_id forms a cycle: "a" → "b" → "c" → "a"',
+    });
+  });
+
+  test('a long chain of sub-agents is checked once per thread (a loop at its end is still found)', () => {
+    const s = makeSession('s1');
+    const base = { ...s.threads[0], messages: [] };
+    s.threads = Array.from({ length: 20_000 }, (_, i) => ({ ...base, id: `t${i}`, parentThreadId: i === 0 ? undefined : `t${i - 1}` }));
+    expect(validate(s).kind).toBe('valid');
+    s.threads[0] = { ...s.threads[0], parentThreadId: 't19999' };
+    expect(issueOf(validate(s)).field).toBe('sessions[4].threads[0].parent_thread_id');
+  });
+
+  test('a chain that ends at a parent outside the request is not a cycle', () => {
+    const s = makeSession('s1');
+    s.threads.push({ ...s.threads[0], id: 'a', parentThreadId: 'b', messages: [] });
+    s.threads.push({ ...s.threads[0], id: 'b', parentThreadId: 'later', messages: [] });
+    expect(validate(s)).toEqual({
+      kind: 'valid',
+      unresolvedParents: [{ parentThreadId: 'later', field: 'sessions[4].threads[2].parent_thread_id' }],
+    });
   });
 
   test('names the field path of an empty session id', () => {

@@ -180,13 +180,19 @@ describe('IngestMetrics wired into ingestion, auth and protection', () => {
       expect((await exportOutcome(t.ingestion, request('auth-x', []), md)).code).toBe(grpc.status.UNAUTHENTICATED);
     }
 
-    // The revoked and the expired key each spent one of the peer's FAILURE_LIMIT (4) uncached
-    // failures; two unknown keys spend the rest (a repeat is answered from the cache), the next is throttled.
+    // Random keys name no collector: one lookup each, no budget spent (a repeat is answered from the cache).
     const unknown = [generateApiKey().key, generateApiKey().key];
     for (const key of [unknown[0], unknown[0], unknown[1]]) {
       expect((await exportOutcome(t.ingestion, request('auth-u', []), bearer(key))).code).toBe(grpc.status.UNAUTHENTICATED);
     }
-    expect((await exportOutcome(t.ingestion, request('auth-t', []), bearer(generateApiKey().key))).code).toBe(
+    // Wrong secrets for a real prefix spend that prefix's FAILURE_LIMIT (4); the next is throttled.
+    const target = await newCollector();
+    const prefix = target.apiKey.slice(8, 20);
+    const wrong = () => `cs_live_${prefix}${generateApiKey().key.slice(20)}`;
+    for (let i = 0; i < FAILURE_LIMIT; i++) {
+      expect((await exportOutcome(t.ingestion, request('auth-w', []), bearer(wrong()))).code).toBe(grpc.status.UNAUTHENTICATED);
+    }
+    expect((await exportOutcome(t.ingestion, request('auth-t', []), bearer(wrong()))).code).toBe(
       grpc.status.RESOURCE_EXHAUSTED,
     );
 
@@ -196,8 +202,9 @@ describe('IngestMetrics wired into ingestion, auth and protection', () => {
     expect(d(authFailures('expired'))).toBe(1);
     expect(d(authFailures('missing'))).toBe(1);
     expect(d(authFailures('malformed'))).toBe(2);
-    expect(d(authFailures('unknown'))).toBe(3);
-    expect(d(authFailures('throttled'))).toBe(1);
+    expect(d(authFailures('unknown'))).toBe(3 + FAILURE_LIMIT);
+    expect(d(authFailures('throttled_prefix'))).toBe(1);
+    expect(d(authFailures('throttled_global'))).toBe(0);
     // A throttled call is refused by auth, not by a collector's rate limit.
     expect(d(rateLimited('requests'))).toBe(0);
   });

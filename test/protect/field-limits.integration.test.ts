@@ -97,7 +97,10 @@ describe('per-field size limits', () => {
     const config = loadConfig({});
     expect(config.grpc.maxReceiveMessageBytes).toBe(64 * 1024 * 1024);
     expect(config.protect).toEqual({
-      rateLimits: { requestsPerMin: 6_000, requestsBurst: 1_200, messagesPerMin: 6_000_000, messagesBurst: 1_200_000 },
+      // Bursts follow the rate when unset: 2 minutes' worth per 10 minutes.
+      rateLimits: { requestsPerMin: 6_000, requestsBurst: 12_000, messagesPerMin: 6_000_000, messagesBurst: 12_000_000 },
+      rateLimitScope: 'replica',
+      heartbeatIntervalMs: 5_000,
       maxConcurrentIngestions: 64,
       maxBufferedMessages: 500_000,
       overloadRetryDelayMs: 1_000,

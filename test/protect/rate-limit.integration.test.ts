@@ -114,3 +114,30 @@ describe('per-collector rate limits', () => {
     expect(await recorder.rows('stream-a#3')).toBe(0);
   });
 });
+
+describe('bursts that follow the rate when RATE_LIMIT_*_BURST is not set', () => {
+  let t: TestApp;
+  const auth = new FakeAuthenticator();
+
+  beforeAll(async () => {
+    t = await startTestApp({ RATE_LIMIT_REQUESTS_PER_MIN: '5' }, { authenticator: auth });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('RATE_LIMIT_REQUESTS_PER_MIN=5 and no burst: 16 calls in a row include RESOURCE_EXHAUSTED with RetryInfo (5 + 2 minutes\' worth pass)', async () => {
+    expect(t.config.protect.rateLimits.requestsBurst).toBe(10);
+    const { token } = await auth.seedCaller(t.app.database.db, 'derived');
+    const codes: grpc.status[] = [];
+    let last;
+    for (let i = 0; i < 16; i++) {
+      last = await exportOutcome(t.ingestion, request(`d-${i}`, []), bearer(token));
+      codes.push(last.code);
+    }
+    expect(codes.slice(0, 15).every((c) => c === grpc.status.OK)).toBe(true);
+    expect(codes[15]).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(last?.details).toContain('5 requests/min (burst 10 per 10 min)');
+    expect(last?.statusDetails?.retryDelayMs).toBeGreaterThan(0);
+  });
+});

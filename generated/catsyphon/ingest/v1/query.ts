@@ -63,6 +63,15 @@ export interface ThreadStatus {
   /** The highest seq stored for the thread, 0 when it has no messages. */
   lastSeq: number;
   messageCount: bigint;
+  /** The thread's parent_thread_id as exported, when it has one. */
+  parentThreadId?:
+    | string
+    | undefined;
+  /**
+   * True when parent_thread_id names a thread not stored yet (the child was
+   * sent before its parent). The link resolves when the parent arrives.
+   */
+  awaitingParent: boolean;
 }
 
 function createBaseGetSessionRequest(): GetSessionRequest {
@@ -501,7 +510,7 @@ export const GetSessionStatusResponse: MessageFns<GetSessionStatusResponse> = {
 };
 
 function createBaseThreadStatus(): ThreadStatus {
-  return { threadId: "", lastSeq: 0, messageCount: 0n };
+  return { threadId: "", lastSeq: 0, messageCount: 0n, parentThreadId: undefined, awaitingParent: false };
 }
 
 export const ThreadStatus: MessageFns<ThreadStatus> = {
@@ -517,6 +526,12 @@ export const ThreadStatus: MessageFns<ThreadStatus> = {
         throw new globalThis.Error("value provided for field message.messageCount of type int64 too large");
       }
       writer.uint32(24).int64(message.messageCount);
+    }
+    if (message.parentThreadId !== undefined) {
+      writer.uint32(34).string(message.parentThreadId);
+    }
+    if (message.awaitingParent !== false) {
+      writer.uint32(40).bool(message.awaitingParent);
     }
     return writer;
   },
@@ -558,6 +573,22 @@ export const ThreadStatus: MessageFns<ThreadStatus> = {
             message.messageCount = reader.int64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.parentThreadId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.awaitingParent = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -587,6 +618,16 @@ export const ThreadStatus: MessageFns<ThreadStatus> = {
         : isSet(object.message_count)
         ? BigInt(object.message_count)
         : 0n,
+      parentThreadId: isSet(object.parentThreadId)
+        ? globalThis.String(object.parentThreadId)
+        : isSet(object.parent_thread_id)
+        ? globalThis.String(object.parent_thread_id)
+        : undefined,
+      awaitingParent: isSet(object.awaitingParent)
+        ? globalThis.Boolean(object.awaitingParent)
+        : isSet(object.awaiting_parent)
+        ? globalThis.Boolean(object.awaiting_parent)
+        : false,
     };
   },
 
@@ -601,6 +642,12 @@ export const ThreadStatus: MessageFns<ThreadStatus> = {
     if (message.messageCount !== 0n) {
       obj.messageCount = message.messageCount.toString();
     }
+    if (message.parentThreadId !== undefined) {
+      obj.parentThreadId = message.parentThreadId;
+    }
+    if (message.awaitingParent !== false) {
+      obj.awaitingParent = message.awaitingParent;
+    }
     return obj;
   },
 
@@ -614,6 +661,8 @@ export const ThreadStatus: MessageFns<ThreadStatus> = {
     message.messageCount = (object.messageCount !== undefined && object.messageCount !== null)
       ? BigInt(object.messageCount)
       : 0n;
+    message.parentThreadId = object.parentThreadId ?? undefined;
+    message.awaitingParent = object.awaitingParent ?? false;
     return message;
   },
 };
