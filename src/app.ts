@@ -1,6 +1,9 @@
 import { startAdminServer, type AdminServer } from './admin/admin.server';
 import { adminSocketPath, isOnDiskPglite } from './admin/admin-socket';
+import { networkAdminGrpc } from './admin/admin.grpc';
+import { AdminKeyAuthenticator, refusingAdminKeys } from './auth/admin-key.authenticator';
 import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
+import { AdminKeyService } from './collectors/admin-key.service';
 import {
   type CollectorActivityRecorder,
   createCollectorActivityRecorder,
@@ -35,6 +38,8 @@ export interface App {
   readonly metricsServer: MetricsServer | undefined;
   /** Workspace and collector administration, wired to clear this server's auth cache. */
   readonly collectors: CollectorService;
+  /** Admin keys of the network admin service, wired to clear this server's admin auth cache. */
+  readonly adminKeys: AdminKeyService;
   /**
    * Debounced last_seen_at/hostname/version writer: the ingestion handlers
    * call `collectorActivity.record(ctx.caller, reconciledInfo)`.
@@ -80,6 +85,13 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       clock,
       onCollectorChanged: (id) => apiKeys.forgetCollector(id),
     });
+    const adminAuth = new AdminKeyAuthenticator({ db: database.db, hasher, clock, logger, ...config.auth });
+    const adminKeys = new AdminKeyService({
+      db: database.db,
+      hasher,
+      clock,
+      onAdminKeyRevoked: (id) => adminAuth.forgetKey(id),
+    });
     const collectorActivity = createCollectorActivityRecorder({ db: database.db, logger, clock });
     const idempotency = createIdempotencyService(config, database, { logger });
     let healthTarget: IngestServer | undefined;
@@ -91,7 +103,8 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     });
     const server = createServer(config, {
       logger,
-      authenticator: overrides.authenticator ?? apiKeys,
+      // An admin key on SessionIngestion/SessionQueryService is refused with PERMISSION_DENIED.
+      authenticator: refusingAdminKeys(overrides.authenticator ?? apiKeys),
       observer: prometheus,
       interceptors: [
         admissionInterceptor({
@@ -116,6 +129,8 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
           rpc,
         ),
         sessionQueryGrpc({ database }, rpc),
+        // ADMIN_API=on: catsyphon.admin.v1.AdminService for admin keys; off: not served (UNIMPLEMENTED).
+        ...(config.adminApi.enabled ? [networkAdminGrpc({ collectors, authenticator: adminAuth }, rpc)] : []),
       ],
     });
     healthTarget = server;
@@ -135,7 +150,12 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     if (isOnDiskPglite(config.database)) {
-      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, statusPolicy).catch((err) => {
+      admin = await startAdminServer(
+        adminSocketPath(config.database.dataDir),
+        { collectors, adminKeys },
+        logger,
+        statusPolicy,
+      ).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
         return undefined;
       });
@@ -147,6 +167,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       metrics,
       metricsServer,
       collectors,
+      adminKeys,
       collectorActivity,
       adminSocket: admin?.socketPath,
       protection,

@@ -1,10 +1,10 @@
+import type { AdminKeyService } from '../collectors/admin-key.service';
 import type { CollectorService } from '../collectors/collector.service';
-import type { AdminApi } from './admin-api';
+import type { AdminApi, AdminKeyApi, AdminOperations } from './admin-api';
 
-/** The admin operations run in this process, on a database it opened. */
-export function localAdmin(service: CollectorService, close: () => Promise<void>): AdminApi {
+/** The workspace and collector operations, run in this process on a CollectorService. */
+export function localOperations(service: CollectorService): AdminOperations {
   return {
-    via: 'database',
     createWorkspace: (input) => service.createWorkspace(input),
     listWorkspaces: () => service.listWorkspaces(),
     createCollector: (input) => service.createCollector(input),
@@ -12,6 +12,19 @@ export function localAdmin(service: CollectorService, close: () => Promise<void>
     rotateKey: (id) => service.rotateKey(id),
     revokeCollector: (id) => service.revokeCollector(id),
     updateCollector: (id, input) => service.updateCollector(id, input),
-    close,
   };
+}
+
+/** Admin-key management run in this process. */
+export function localAdminKeys(keys: AdminKeyService): AdminKeyApi {
+  return {
+    createAdminKey: (input) => keys.create(input),
+    listAdminKeys: () => keys.list(),
+    revokeAdminKey: (id) => keys.revoke(id),
+  };
+}
+
+/** The admin operations run in this process, on a database it opened. */
+export function localAdmin(service: CollectorService, keys: AdminKeyService, close: () => Promise<void>): AdminApi {
+  return { via: 'database', ...localOperations(service), ...localAdminKeys(keys), close };
 }

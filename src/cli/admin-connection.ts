@@ -4,6 +4,7 @@ import { connectAdmin } from '../admin/admin.client';
 import { adminSocketPath, isOnDiskPglite } from '../admin/admin-socket';
 import { localAdmin } from '../admin/local-admin';
 import { bcryptKeyHasher } from '../auth/key-hasher';
+import { AdminKeyService } from '../collectors/admin-key.service';
 import { CollectorService } from '../collectors/collector.service';
 import type { Config } from '../config/config';
 import { openDatabase } from '../db/database';
@@ -74,10 +75,6 @@ async function openLocal(config: Config, logger: Logger, role: string): Promise<
     await database.destroy();
     throw err;
   }
-  const service = new CollectorService({
-    db: database.db,
-    hasher: bcryptKeyHasher(config.auth.bcryptCost),
-    clock: systemClock,
-  });
-  return localAdmin(service, () => database.destroy());
+  const deps = { db: database.db, hasher: bcryptKeyHasher(config.auth.bcryptCost), clock: systemClock };
+  return localAdmin(new CollectorService(deps), new AdminKeyService(deps), () => database.destroy());
 }

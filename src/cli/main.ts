@@ -6,7 +6,10 @@ import { openDatabase } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { addPushCommand } from '../push/push.cli';
 import { cliLogger } from './admin-connection';
+import { setRemoteAdminFlags } from './admin-command';
+import { addAdminKeyCommands } from './admin-key.commands';
 import { addCollectorCommands } from './collector.commands';
+import { addRemoteAdminOptions, type RemoteAdminFlags } from './remote-admin.option';
 import { output } from './output';
 import { serve } from './serve';
 import { addWorkspaceCommands } from './workspace.commands';
@@ -30,6 +33,8 @@ export function buildCli(): Command {
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
+  addRemoteAdminOptions(program);
+  program.hook('preAction', () => setRemoteAdminFlags(program.opts<RemoteAdminFlags>()));
 
   program
     .command('serve')
@@ -56,6 +61,7 @@ export function buildCli(): Command {
 
   addWorkspaceCommands(program);
   addCollectorCommands(program);
+  addAdminKeyCommands(program);
   addPushCommand(program);
 
   return program;

@@ -120,6 +120,14 @@ const envSchema = z.object({
   OVERLOAD_RETRY_DELAY_MS: duration(0).default(1_000),
   DB_HEALTH_INTERVAL_MS: duration(50).default(5_000),
   RPC_TIMEOUT_MS: duration(0).default(120_000),
+  // The admin service (catsyphon.admin.v1) on the gRPC port, for admin keys (src/admin/admin.grpc.ts).
+  ADMIN_API: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'], { error: 'must be on or off' }))
+    .transform((v) => v === 'on' || v === 'true' || v === '1' || v === 'yes')
+    .default(false),
 });
 
 /** Size limits checked by the session validator (bytes are UTF-8 bytes). */
@@ -206,6 +214,8 @@ export interface Config {
     readonly failureWindowMs: number;
   };
   readonly protect: ProtectConfig;
+  /** ADMIN_API: serve catsyphon.admin.v1 on the gRPC port to admin keys (default off). */
+  readonly adminApi: { readonly enabled: boolean };
 }
 
 /** Rate limits, overload caps and database health checks (src/protect/). */
@@ -318,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
       dbHealthIntervalMs: e.DB_HEALTH_INTERVAL_MS,
       rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     },
+    adminApi: { enabled: e.ADMIN_API },
   });
 }
 

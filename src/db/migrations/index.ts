@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-initial-schema';
 import * as m0003 from './0003-plan-order';
+import * as m0004 from './0004-admin-keys';
 
 /**
  * Migrations are listed in code (not read from a folder), so the same list
@@ -9,6 +10,7 @@ import * as m0003 from './0003-plan-order';
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial-schema': m0001,
   '0003-plan-order': m0003,
+  '0004-admin-keys': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {
