@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { FileDescriptorSet } from 'protobufjs/ext/descriptor';
 import { SessionQueryServiceClient } from '../../generated/catsyphon/ingest/v1/query';
 import type { ExportSessionsResponse } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { AdminCallError, networkAdmin } from '../../src/admin/admin.client';
@@ -206,6 +208,38 @@ describe('network admin API with ADMIN_API=on', () => {
       reflection.close();
     }
     expect(await t.health('catsyphon.admin.v1.AdminService')).toBe('SERVING');
+  });
+
+  test('grpcurl\'s way: a client built only from the reflected descriptor creates a collector whose key ingests', async () => {
+    // What `grpcurl -H "authorization: Bearer $KEY" -d '{"workspace":"fleet-2","name":"laptop-2"}'
+    // host:4317 catsyphon.admin.v1.AdminService/CreateCollector` does: fetch the descriptor over
+    // reflection, then call with JSON field names.
+    await root.createWorkspace({ name: 'Fleet 2', slug: 'fleet-2' });
+    const reflection = new ReflectionClient(t.address);
+    let files: object[];
+    try {
+      files = await reflection.fileContainingSymbol('catsyphon.admin.v1.AdminService');
+    } finally {
+      reflection.close();
+    }
+    const set = FileDescriptorSet.encode(FileDescriptorSet.fromObject({ file: files })).finish();
+    const definition = protoLoader.loadFileDescriptorSetFromBuffer(Buffer.from(set), { keepCase: true, longs: String, defaults: true });
+    const AdminService = grpc.loadPackageDefinition(definition).catsyphon as any;
+    const client = new AdminService.admin.v1.AdminService(t.address, grpc.credentials.createInsecure()) as grpc.Client &
+      Record<string, (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: any) => void) => void>;
+    try {
+      expect(Object.keys(definition['catsyphon.admin.v1.AdminService'] as object).sort()).toEqual(
+        ['CreateCollector', 'CreateWorkspace', 'ListCollectors', 'ListWorkspaces', 'RevokeCollector', 'RotateCollectorKey', 'UpdateCollector'],
+      );
+      const res = await new Promise<any>((resolve, reject) =>
+        client.CreateCollector({ workspace: 'fleet-2', name: 'laptop-2' }, bearer(rootKey), (err, out) => (err ? reject(err) : resolve(out))),
+      );
+      expect(res.collector).toMatchObject({ name: 'laptop-2', workspace_slug: 'fleet-2', status: 'active' });
+      expect(res.api_key).toMatch(/^cs_live_/);
+      expect((await exportStatus(t.ingestion, bearer(res.api_key))).code).toBe(grpc.status.OK);
+    } finally {
+      client.close();
+    }
   });
 });
 
