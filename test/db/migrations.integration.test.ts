@@ -9,6 +9,7 @@ import { captureLogger } from '../helpers/log-capture';
 import { createTestDatabase } from '../helpers/test-database';
 
 const EXPECTED_TABLES = [
+  'admin_keys',
   'backing_models',
   'collectors',
   'developers',
