@@ -243,6 +243,44 @@ describe('network admin API with ADMIN_API=on', () => {
   });
 });
 
+describe('admin authentication without a cache (AUTH_CACHE_TTL_MS=0)', () => {
+  let t: TestApp;
+  const hasher = new CountingHasher(4);
+  beforeAll(async () => {
+    t = await startTestApp({ ADMIN_API: 'on', AUTH_CACHE_TTL_MS: '0', AUTH_FAILURE_LIMIT: '2' }, { keyHasher: hasher });
+  }, SLOW);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  test('a flood of wrong keys under a valid key\'s prefix throttles them, never the valid key (verified each call)', async () => {
+    const victim = await t.app.adminKeys.create({ name: 'victim' });
+    const call = async (key: string) => {
+      const api = networkAdmin({ address: t.address, adminKey: key, credentials: grpc.credentials.createInsecure() });
+      try {
+        return await code(api.listWorkspaces());
+      } finally {
+        await api.close();
+      }
+    };
+    expect(await call(victim.key)).toBe(grpc.status.OK);
+    const body = victim.key.slice('cs_admin_'.length);
+    const wrong = (i: number) => `cs_admin_${body.slice(0, 12)}${String(i).padStart(4, '0')}${body.slice(16)}`;
+    const codes: grpc.status[] = [];
+    for (let i = 0; i < 5; i++) codes.push(await call(wrong(i)));
+    expect(codes).toEqual([
+      grpc.status.UNAUTHENTICATED,
+      grpc.status.UNAUTHENTICATED,
+      grpc.status.RESOURCE_EXHAUSTED,
+      grpc.status.RESOURCE_EXHAUSTED,
+      grpc.status.RESOURCE_EXHAUSTED,
+    ]);
+    const compares = hasher.compares;
+    expect(await call(victim.key)).toBe(grpc.status.OK);
+    expect(hasher.compares).toBe(compares + 1); // really verified again, not served from a cache
+  });
+});
+
 describe('ADMIN_API off (the default)', () => {
   let t: TestApp;
   beforeAll(async () => {
