@@ -14,11 +14,10 @@ export interface AdminCallScope {
 /**
  * Prepares one call: the admin socket answers every call with the unscoped
  * operations; the network service authenticates the admin key first (and
- * throws a DomainError to refuse). `end` hears the call's final status.
+ * throws a DomainError to refuse).
  */
 export interface AdminCallHooks {
   begin(call: grpc.ServerUnaryCall<unknown, unknown>, op: string): Promise<AdminCallScope>;
-  end?(op: string, code: grpc.status): void;
 }
 
 /**
@@ -41,13 +40,11 @@ export function adminServiceImplementation(hooks: AdminCallHooks, fallbackLogger
         (response) => {
           logger.info({ op }, 'admin operation');
           callback(null, response);
-          hooks.end?.(op, grpc.status.OK);
         },
         (err: unknown) => {
           const status = toServiceError(err, logger, statusPolicy);
           logger.info({ op, code: grpc.status[status.code] }, 'admin operation failed');
           callback(status);
-          hooks.end?.(op, status.code);
         },
       );
     };

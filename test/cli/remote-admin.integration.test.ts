@@ -117,6 +117,21 @@ describe.each([
     expect(updated.collector.name).toBe('laptop-one');
   }, SLOW);
 
+  test('a workspace-scoped admin key works in its workspace and is refused elsewhere', async () => {
+    json(await remote('workspace', 'create', '--name', 'Elsewhere', '--json'));
+    const scoped = json(await runCli(['admin-key', 'create', '--name', 'fleet-ops', '--workspace', 'fleet', '--json'], localEnv));
+    const flags = ['--server', `127.0.0.1:${server.port}`, '--admin-key', scoped.adminKey];
+    if (tls) flags.push('--ca', path.join(TLS, 'ca.pem'), '--server-name', 'localhost');
+    const seen = json(await runCli([...flags, 'workspace', 'list', '--json'], {}));
+    expect(seen.workspaces.map((w: { slug: string }) => w.slug)).toEqual(['fleet']);
+    const denied = await runCli([...flags, 'collector', 'create', '--workspace', 'elsewhere', '--name', 'x'], {});
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).toBe('');
+    expect(denied.stderr).toMatch(/limited to another workspace/);
+    const mine = json(await runCli([...flags, 'collector', 'create', '--workspace', 'fleet', '--name', 'scoped-made', '--json'], {}));
+    expect(mine.collector.workspaceSlug).toBe('fleet');
+  }, SLOW);
+
   test('no key is an error; CATSYPHON_ADMIN_KEY works; a refused operation reads like a local one', async () => {
     const noKey = await runCli(['--server', `127.0.0.1:${server.port}`, 'workspace', 'list'], {});
     expect(noKey.code).toBe(1);
@@ -125,7 +140,7 @@ describe.each([
       ['--server', `127.0.0.1:${server.port}`, ...(tls ? ['--tls', '--ca', path.join(TLS, 'ca.pem'), '--server-name', 'localhost'] : []), 'workspace', 'list', '--json'],
       { CATSYPHON_ADMIN_KEY: adminKey },
     );
-    expect(json(viaEnv).workspaces.map((w: { slug: string }) => w.slug)).toEqual(['fleet']);
+    expect(json(viaEnv).workspaces.map((w: { slug: string }) => w.slug).sort()).toEqual(['elsewhere', 'fleet']);
     const missing = await remote('collector', 'revoke', '00000000-0000-0000-0000-000000000000');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no collector with id/);
