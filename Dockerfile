@@ -18,6 +18,7 @@ FROM node:20-slim AS runtime
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     GRPC_PORT=4317 \
+    OTLP_HTTP_PORT=4318 \
     METRICS_PORT=9464
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -36,7 +37,7 @@ COPY bin ./bin
 # DATABASE_URL points at PostgreSQL). Works with readOnlyRootFilesystem.
 USER 1000:1000
 VOLUME ["/data"]
-EXPOSE 4317 9464
+EXPOSE 4317 4318 9464
 STOPSIGNAL SIGTERM
 # node directly, not npm: npm does not forward SIGTERM, so the graceful
 # shutdown (NOT_SERVING, drain, close the database, exit 0) would never run.

@@ -4,8 +4,8 @@ import { parseDuration } from '../src/util/duration';
 import type { AuthCallKind, LoadClientKind } from './load/protocol';
 import { DEFAULT_WORKLOAD, type WorkloadOptions } from './workload';
 
-export type Phase = 'baseline' | 'stages' | 'ingest' | 'replay' | 'auth' | 'soak';
-const PHASES: readonly Phase[] = ['baseline', 'stages', 'ingest', 'replay', 'auth', 'soak'];
+export type Phase = 'baseline' | 'stages' | 'ingest' | 'otlp' | 'replay' | 'auth' | 'soak';
+const PHASES: readonly Phase[] = ['baseline', 'stages', 'ingest', 'otlp', 'replay', 'auth', 'soak'];
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly baselineDurationMs: number;
+  /** Concurrency of the OTLP logs phase. */
+  readonly otlpConcurrency: number;
   readonly replayConcurrency: number;
   readonly authConcurrency: number;
   readonly authCall: AuthCallKind;
@@ -76,6 +78,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--warmup <duration>', 'unmeasured warm-up before each phase', duration)
     .option('--duration <duration>', 'measured time of each phase', duration)
     .option('--baseline-duration <duration>', 'measured time of each baseline (default: --duration)', duration)
+    .option('--otlp-concurrency <n>', 'concurrency of the OTLP logs phase (LogsService/Export, one record per message)', int, 16)
     .option('--replay-concurrency <n>', 'concurrency of the cached-replay phase', int, 16)
     .option('--auth-concurrency <n>', 'concurrency of the small authenticated calls', int, 16)
     .option('--auth-call <kind>', 'small authenticated call: invalid-export (auth only, no database) or session-status (GetSessionStatus)', 'invalid-export')
@@ -121,7 +124,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (o.client !== 'raw' && o.client !== 'library') throw new InvalidArgumentError('--client is raw or library');
   const durationMs = o.duration ?? (quick ? 1_500 : 20_000);
   const soakMs = o.soak ?? 0;
-  const defaultPhases: Phase[] = ['baseline', 'stages', 'ingest', 'replay', 'auth', ...(soakMs > 0 ? (['soak'] as const) : [])];
+  const defaultPhases: Phase[] = ['baseline', 'stages', 'ingest', 'otlp', 'replay', 'auth', ...(soakMs > 0 ? (['soak'] as const) : [])];
   return {
     quick,
     adminUrl: o.dbUrl,
@@ -131,6 +134,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     warmupMs: o.warmup ?? (quick ? 300 : 3_000),
     durationMs,
     baselineDurationMs: o.baselineDuration ?? durationMs,
+    otlpConcurrency: o.otlpConcurrency,
     replayConcurrency: o.replayConcurrency,
     authConcurrency: o.authConcurrency,
     authCall: o.authCall,

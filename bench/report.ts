@@ -89,6 +89,8 @@ export interface BenchResults {
   /** In-process cost of each ingestion step, µs per message (fastest of several batches). */
   readonly stages?: readonly StageFigure[];
   readonly ingest: readonly IngestFigures[];
+  /** OTLP LogsService/Export of the same messages as log records: `messagesPerS` counts records. */
+  readonly otlp?: IngestFigures;
   readonly replay?: CallFigures;
   readonly auth?: CallFigures;
   readonly soak?: SoakFigures;
@@ -150,6 +152,7 @@ export function missingFigures(r: BenchResults): string[] {
     if (p.includes('baseline')) check(r.ratios, 'ratios');
   }
   if (p.includes('stages')) check(r.stages, 'stages');
+  if (p.includes('otlp')) check(r.otlp, 'otlp');
   if (p.includes('replay')) check(r.replay, 'replay');
   if (p.includes('auth')) check(r.auth, 'auth');
   if (p.includes('soak')) check(r.soak, 'soak');
@@ -161,6 +164,7 @@ export function missingFigures(r: BenchResults): string[] {
 export function failedCalls(r: BenchResults): string[] {
   const out: string[] = [];
   for (const i of r.ingest) if (i.errors > 0 || i.calls === 0) out.push(`ingest c${i.concurrency}: ${i.errors}/${i.calls} calls failed ${i.errorSamples.join('; ')}`);
+  if (r.otlp && (r.otlp.errors > 0 || r.otlp.calls === 0)) out.push(`otlp c${r.otlp.concurrency}: ${r.otlp.errors}/${r.otlp.calls} calls failed ${r.otlp.errorSamples.join('; ')}`);
   for (const c of [r.replay, r.auth]) if (c && (c.errors > 0 || c.calls === 0)) out.push(`${c.kind}: ${c.errors}/${c.calls} calls failed ${c.errorSamples.join('; ')}`);
   if (r.soak && r.soak.errors > 0) out.push(`soak: ${r.soak.errors} calls failed`);
   return out;
@@ -192,6 +196,12 @@ export function formatReport(r: BenchResults): string {
   for (const i of r.ingest) {
     const ratio = r.ratios.find((x) => x.concurrency === i.concurrency);
     rows.push([`ingest c${i.concurrency}`, f(i.messagesPerS), f(i.sessionsPerS, 1), f(i.latencyMs.p50, 1), f(i.latencyMs.p95, 1), f(i.latencyMs.p99, 1), f(i.serverCpuSPer1kMsgs, 3), f(i.dbCpuSPer1kMsgs, 3), f(i.serverPeakRssMiB), f(i.machineBusyPct), f(i.otherCpuS, 1), ratio ? `${f(ratio.vsCopy, 2)} / ${f(ratio.vsInsert, 2)}` : '—', ratio ? f(ratio.cpuVsCopy, 2) : '—']);
+  }
+  if (r.otlp) {
+    const o = r.otlp;
+    const native = r.ingest.find((i) => i.concurrency === o.concurrency);
+    const vsNative = native ? `${f(o.messagesPerS / native.messagesPerS, 2)} x native` : '—';
+    rows.push([`otlp logs c${o.concurrency} (records)`, f(o.messagesPerS), f(o.sessionsPerS, 1), f(o.latencyMs.p50, 1), f(o.latencyMs.p95, 1), f(o.latencyMs.p99, 1), f(o.serverCpuSPer1kMsgs, 3), f(o.dbCpuSPer1kMsgs, 3), f(o.serverPeakRssMiB), f(o.machineBusyPct), f(o.otherCpuS, 1), vsNative, '—']);
   }
   out.push(table(['phase', 'msgs/s', 'sess/s', 'p50 ms', 'p95 ms', 'p99 ms', 'node cpu s/1k', 'db cpu s/1k', 'rss MiB', 'busy %', 'other cpu s', 'x COPY / x INSERT', 'x COPY by cpu'], rows));
   if (r.stages) {

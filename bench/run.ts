@@ -211,7 +211,7 @@ async function main(options: BenchOptions): Promise<number> {
       RATE_LIMIT_REQUESTS_PER_MIN: '0',
       RATE_LIMIT_MESSAGES_PER_MIN: '0',
       // Metrics stay on (their cost is part of the service) on a free port.
-      METRICS_PORT: '0',
+      METRICS_PORT: '0', OTLP_HTTP_PORT: '0',
       ...options.serverEnv,
     };
     runNode(CLI, ['migrate'], serverEnv);
@@ -301,6 +301,29 @@ async function main(options: BenchOptions): Promise<number> {
       }
     }
 
+    // OTLP logs: the same sessions as one log record per message, through LogsService/Export.
+    let otlp: IngestFigures | undefined;
+    if (phases.includes('otlp')) {
+      const concurrency = options.otlpConcurrency;
+      log(`OTLP logs at concurrency ${concurrency} for ${options.durationMs} ms (${ready.messagesPerBatch} records per export)`);
+      await checkpoint(admin);
+      const { result, window } = await measure({ type: 'otlp', concurrency, warmupMs: options.warmupMs, durationMs: options.durationMs, minCalls: concurrency });
+      const seconds = result.windowMs / 1000;
+      otlp = {
+        concurrency,
+        calls: result.calls,
+        errors: result.errors,
+        errorSamples: result.errorSamples,
+        messagesPerS: round(result.messages / seconds, 1),
+        sessionsPerS: round(result.sessions / seconds, 2),
+        batchesPerS: round((result.calls - result.errors) / seconds, 2),
+        latencyMs: result.latencyMs,
+        serverCpuSPer1kMsgs: round((window.serverCpuS / result.messages) * 1000, 4),
+        dbCpuSPer1kMsgs: round((window.dbCpuS / result.messages) * 1000, 4),
+        ...window,
+      };
+    }
+
     const callPhase = async (kind: 'replay' | 'auth', concurrency: number): Promise<CallFigures> => {
       log(`${kind} calls at concurrency ${concurrency} for ${options.durationMs} ms`);
       const { result, window } = await measure({ type: kind, concurrency, warmupMs: options.warmupMs, durationMs: options.durationMs, minCalls: concurrency });
@@ -363,6 +386,7 @@ async function main(options: BenchOptions): Promise<number> {
       baseline,
       stages,
       ingest,
+      otlp,
       replay,
       auth,
       soak,

@@ -1,6 +1,7 @@
 import { startAdminServer, type AdminServer } from './admin/admin.server';
 import { adminSocketPath, isOnDiskPglite } from './admin/admin-socket';
 import { networkAdminGrpc } from './admin/admin.grpc';
+import { BatchAuditWriter } from './audit/batch-audit.writer';
 import { AdminKeyAuthenticator, refusingAdminKeys } from './auth/admin-key.authenticator';
 import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import { AdminKeyService } from './collectors/admin-key.service';
@@ -26,6 +27,12 @@ import { buildInfo } from './metrics/build-info';
 import { type IngestMetrics, noopIngestMetrics } from './metrics/ingest-metrics';
 import { createMetricsServer, type MetricsServer } from './metrics/metrics-server';
 import { PrometheusMetrics } from './metrics/prometheus-metrics';
+import { createOtlpHttpServer, type OtlpHttpServer } from './otlp/otlp-http.server';
+import { LOGS_SERVICE, logsExportHandler, logsService } from './otlp/logs-export.handler';
+import { unsupportedSignalServices } from './otlp/unsupported-signals';
+import { DimensionCache } from './ingest/dimension.cache';
+import { LifecycleService } from './lifecycle/lifecycle.service';
+import { RetentionSweeper } from './lifecycle/retention.sweeper';
 import { createProtection, type Protection } from './protect/protection';
 import { type Clock, systemClock } from './util/clock';
 
@@ -49,6 +56,14 @@ export interface App {
   readonly adminSocket: string | undefined;
   /** Rate limits, overload caps and the database health check (src/protect/). */
   readonly protection: Protection;
+  /** The OTLP/HTTP listener (POST /v1/logs), unless OTLP_HTTP_PORT=0. */
+  readonly otlpHttp: OtlpHttpServer | undefined;
+  /** Audit trail, stored sessions, retention and deletion (what the admin socket serves). */
+  readonly lifecycle: LifecycleService;
+  /** The retention sweeper, running every RETENTION_SWEEP_INTERVAL. */
+  readonly sweeper: RetentionSweeper;
+  /** Writes the per-call audit records; `flush()` waits for those queued. */
+  readonly auditWriter: BatchAuditWriter;
   /** Stops the server gracefully, then closes the database. */
   stop(): Promise<void>;
 }
@@ -84,6 +99,24 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       hasher,
       clock,
       onCollectorChanged: (id) => apiKeys.forgetCollector(id),
+      defaultRetentionMs: config.lifecycle.retentionDefaultMs,
+    });
+    const auditWriter = new BatchAuditWriter(database.db, logger.child({ component: 'audit' }));
+    const sweeper = new RetentionSweeper({
+      db: database.db,
+      logger,
+      batchSessions: config.lifecycle.sweepBatchSessions,
+      auditRetentionMs: config.lifecycle.auditRetentionMs,
+      onDeleted: (counts) => prometheus?.recordRetentionDeleted({ ...counts }),
+    });
+    const lifecycle = new LifecycleService({
+      db: database.db,
+      logger: logger.child({ component: 'lifecycle' }),
+      clock,
+      batchSessions: config.lifecycle.sweepBatchSessions,
+      sweeper,
+      flushAudit: () => auditWriter.flush(),
+      onCollectorChanged: (id) => apiKeys.forgetCollector(id),
     });
     const adminAuth = new AdminKeyAuthenticator({ db: database.db, hasher, clock, logger, ...config.auth });
     const adminKeys = new AdminKeyService({
@@ -101,15 +134,28 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       metrics,
       onDatabaseAvailability: (available) => healthTarget?.setServing(available),
     });
+    // OTLP logs (src/otlp/): one handler for gRPC and HTTP, behind the same guard as ExportSessions.
+    const logsExport = logsExportHandler(
+      {
+        db: database.db,
+        transaction: database.transaction,
+        limits: config.ingest.limits,
+        dimensions: new DimensionCache(),
+        activity: collectorActivity,
+        metrics,
+      },
+      protection.guard,
+    );
+    // An admin key on the ingestion, query and OTLP services is refused with PERMISSION_DENIED.
+    const authenticator = refusingAdminKeys(overrides.authenticator ?? apiKeys);
     const server = createServer(config, {
       logger,
-      // An admin key on SessionIngestion/SessionQueryService is refused with PERMISSION_DENIED.
-      authenticator: refusingAdminKeys(overrides.authenticator ?? apiKeys),
+      authenticator,
       observer: prometheus,
       interceptors: [
         admissionInterceptor({
           admission: protection.admission,
-          pathPrefixes: [`/${SESSION_INGESTION}/`],
+          pathPrefixes: [`/${SESSION_INGESTION}/`, `/${LOGS_SERVICE}/`],
           statusPolicy,
           logger,
         }),
@@ -124,15 +170,39 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
             idempotency,
             guard: protection.guard,
             metrics,
+            audit: auditWriter,
             handlers: overrides.ingestionHandlers,
           },
           rpc,
         ),
         sessionQueryGrpc({ database }, rpc),
+        logsService(logsExport, rpc),
+        ...unsupportedSignalServices(),
         // ADMIN_API=on: catsyphon.admin.v1.AdminService for admin keys; off: not served (UNIMPLEMENTED).
         ...(config.adminApi.enabled ? [networkAdminGrpc({ collectors, authenticator: adminAuth }, rpc)] : []),
       ],
     });
+    const otlpHttp =
+      config.otlp.httpPort === undefined
+        ? undefined
+        : createOtlpHttpServer(
+            {
+              host: config.otlp.httpHost,
+              port: config.otlp.httpPort,
+              maxBodyBytes: config.grpc.maxReceiveMessageBytes,
+              retryDelayMs: config.protect.overloadRetryDelayMs,
+              shutdownGraceMs: config.shutdownGraceMs,
+            },
+            {
+              logger,
+              authenticator,
+              handler: logsExport,
+              metrics,
+              admission: protection.admission,
+              statusPolicy,
+              tls: server.certificates && { certificates: server.certificates, mtls: config.tls?.clientCaFile !== undefined },
+            },
+          );
     healthTarget = server;
     prometheus?.bindSources({
       inFlight: () => server.inFlight.size,
@@ -142,17 +212,19 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     const metricsServer = prometheus ? createMetricsServer(config.metrics, prometheus.registry, logger) : undefined;
     await server.start();
     try {
+      await otlpHttp?.start();
       await metricsServer?.start();
     } catch (err) {
-      await server.stop();
+      await Promise.all([server.stop(), otlpHttp?.stop()]);
       throw err;
     }
     protection.start();
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
+    sweeper.start(config.lifecycle.sweepIntervalMs);
     if (isOnDiskPglite(config.database)) {
       admin = await startAdminServer(
         adminSocketPath(config.database.dataDir),
-        { collectors, adminKeys },
+        { collectors, adminKeys, lifecycle },
         logger,
         statusPolicy,
       ).catch((err) => {
@@ -171,14 +243,20 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       collectorActivity,
       adminSocket: admin?.socketPath,
       protection,
+      otlpHttp,
+      lifecycle,
+      sweeper,
+      auditWriter,
       stop: async () => {
         protection.stop();
         stopPurging();
+        await sweeper.stop();
         await admin?.stop();
         // Scrapes keep working while calls drain; the listener goes last.
-        await server.stop();
+        await Promise.all([server.stop(), otlpHttp?.stop()]);
         await metricsServer?.stop();
         await collectorActivity.close();
+        await auditWriter.close();
         await database.destroy();
       },
     };

@@ -11,6 +11,8 @@ import {
   SessionTemplate,
 } from '../wire';
 import { generateTemplates, messagesPerBatch, type WorkloadOptions } from '../workload';
+import { ExportLogsServiceResponse } from '../../generated/opentelemetry/proto/collector/logs/v1/logs_service';
+import { encodeLogsRequest, LOGS_EXPORT_PATH, OtlpSessionTemplate } from './otlp-wire';
 import type { LoadInit, PhaseResult, PhaseSpec } from './protocol';
 
 const passThrough = (b: Buffer): Buffer => b;
@@ -33,6 +35,8 @@ export class LoadDriver {
   private readonly clients: grpc.Client[];
   private readonly metadata = new grpc.Metadata();
   private readonly templates: SessionTemplate[];
+  /** The same sessions as OTLP log records (catsyphon.* dialect), built on first use. */
+  private otlpTemplates: OtlpSessionTemplate[] | undefined;
   /** The decoded templates, for the library client. */
   private readonly templateSessions: Session[];
   /** One IngestClient per channel with `--client library`. */
@@ -141,6 +145,24 @@ export class LoadDriver {
     return { ok: true, messages: this.messagesPerBatch, sessions: sessionsPerBatch };
   }
 
+  /** The next batch's sessions as one OTLP logs export: one record per message, fresh session ids. */
+  nextLogsRequest(): Buffer {
+    this.otlpTemplates ??= this.templateSessions.map((s) => new OtlpSessionTemplate(s));
+    const templates = this.otlpTemplates;
+    return encodeLogsRequest(this.nextSessions().map(({ template, id }) => ({ template: templates[template], id: `otlp-${id}` })));
+  }
+
+  /** One OTLP LogsService/Export: every record must be accepted (partial_success unset). */
+  private async otlpOnce(): Promise<CallOutcome> {
+    const { err, res } = await this.call(LOGS_EXPORT_PATH, this.nextLogsRequest());
+    if (err) return grpcError(err);
+    const response = ExportLogsServiceResponse.decode(res!);
+    if (response.partialSuccess) {
+      return failed(`${response.partialSuccess.rejectedLogRecords} records rejected: ${response.partialSuccess.errorMessage}`);
+    }
+    return { ok: true, messages: this.messagesPerBatch, sessions: this.init.workload.sessionsPerBatch };
+  }
+
   /** Sends the small batch once so later calls replay it; remembers the replayed bytes. */
   private async primeReplay(): Promise<string[]> {
     const notes: string[] = [];
@@ -178,7 +200,7 @@ export class LoadDriver {
    */
   async runPhase(spec: PhaseSpec, hooks: { windowStart(): void; windowEnd(): void }): Promise<PhaseResult> {
     const notes: string[] = [];
-    if (spec.type !== 'ingest' && !this.replayReference) {
+    if ((spec.type === 'replay' || spec.type === 'auth') && !this.replayReference) {
       try {
         notes.push(...(await this.primeReplay()));
       } catch (err) {
@@ -189,7 +211,13 @@ export class LoadDriver {
       }
     }
     const once =
-      spec.type === 'ingest' ? () => this.ingestOnce() : spec.type === 'replay' ? () => this.replayOnce() : () => this.authOnce();
+      spec.type === 'ingest'
+        ? () => this.ingestOnce()
+        : spec.type === 'otlp'
+          ? () => this.otlpOnce()
+          : spec.type === 'replay'
+            ? () => this.replayOnce()
+            : () => this.authOnce();
     const latencies: number[] = [];
     const errorSamples = new Set<string>();
     let calls = 0;

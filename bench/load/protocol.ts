@@ -3,7 +3,7 @@ import type { WorkloadOptions } from '../workload';
 
 /** Messages between the orchestrator (bench/run) and the forked load client. */
 
-export type PhaseType = 'ingest' | 'replay' | 'auth';
+export type PhaseType = 'ingest' | 'replay' | 'auth' | 'otlp';
 
 export interface PhaseSpec {
   readonly type: PhaseType;

@@ -1,3 +1,5 @@
+import type { LifecycleApi } from '../lifecycle/lifecycle-api';
+
 /**
  * The operator's view of workspaces and collectors, and the operations the
  * `catsyphon-ingest` CLI runs. Three implementations share this interface:
@@ -39,5 +41,10 @@ export interface AdminKeyApi {
 export interface AdminApi extends AdminOperations, Partial<AdminKeyApi> {
   /** Where the operations run: directly on the database, on a running server's socket, or over the network. */
   readonly via: 'database' | 'server' | 'network';
+  /**
+   * Audit trail, stored sessions, retention and deletion (src/lifecycle/). Over the network
+   * (`--server`) the server does not serve them yet: they answer UNIMPLEMENTED.
+   */
+  readonly lifecycle: LifecycleApi;
   close(): Promise<void>;
 }

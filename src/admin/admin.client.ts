@@ -6,6 +6,7 @@ import type { IssuedKey } from '../collectors/collector.views';
 import type { AdminApi, AdminKeyApi } from './admin-api';
 import { adminKeyFromMessage } from './admin-key.mapper';
 import { collectorFromMessage, workspaceFromMessage } from './admin.mapper';
+import { remoteLifecycle } from './lifecycle.client';
 
 /** An admin operation the server refused; the message is the server's own. */
 export class AdminCallError extends Error {
@@ -120,6 +121,7 @@ function remoteAdmin(client: AdminServiceClient, metadata: () => grpc.Metadata, 
 
   return {
     via,
+    lifecycle: remoteLifecycle(client, call),
     createWorkspace: async (input) => {
       const res = await call(client.createWorkspace, { name: input.name, slug: input.slug ?? '' });
       if (!res.workspace) throw new Error('the server answered without a workspace');

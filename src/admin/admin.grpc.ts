@@ -21,7 +21,9 @@ export interface NetworkAdminDeps {
  * cs_admin_…`). A workspace-scoped key runs them through scopedOperations.
  * Each call is logged once with the key's name (never the key), counted in
  * the in-flight calls the server drains on shutdown, and reported to the
- * RPC observer.
+ * RPC observer. The data-lifecycle RPCs of AdminService are not served here
+ * yet (grpc-js answers them UNIMPLEMENTED): they stay on the admin socket
+ * until they check a scoped key's workspace and record the key as the actor.
  */
 export function networkAdminGrpc(deps: NetworkAdminDeps, rpc: RpcDeps): ServiceRegistration {
   const implementation = adminServiceImplementation(

@@ -26,7 +26,19 @@ export interface AdminCallHooks {
  * one AdminOperations call, each error to a status by src/grpc/status.ts, and
  * each call is logged once (with the admin key's name when there is one).
  */
-export function adminServiceImplementation(hooks: AdminCallHooks, fallbackLogger: Logger, statusPolicy: StatusPolicy): AdminServiceServer {
+/** The workspace and collector methods of AdminService (the lifecycle ones live in lifecycle.handlers.ts). */
+export type AdminCoreHandlers = Pick<
+  AdminServiceServer,
+  | 'createWorkspace'
+  | 'listWorkspaces'
+  | 'createCollector'
+  | 'listCollectors'
+  | 'rotateCollectorKey'
+  | 'revokeCollector'
+  | 'updateCollector'
+>;
+
+export function adminServiceImplementation(hooks: AdminCallHooks, fallbackLogger: Logger, statusPolicy: StatusPolicy): AdminCoreHandlers {
   const handle =
     <Req, Res>(op: string, fn: (ops: AdminOperations, request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {

@@ -5,9 +5,11 @@ import { AdminKeyServiceService, type AdminKeyServiceServer } from '../../genera
 import type { AdminKeyService } from '../collectors/admin-key.service';
 import type { CollectorService } from '../collectors/collector.service';
 import { type StatusPolicy, toServiceError } from '../grpc/status';
+import type { LifecycleApi } from '../lifecycle/lifecycle-api';
 import type { Logger } from '../logging/logger';
 import { adminKeyToMessage } from './admin-key.mapper';
 import { adminServiceImplementation } from './admin.handlers';
+import { lifecycleHandlers } from './lifecycle.handlers';
 import { localOperations } from './local-admin';
 
 export interface AdminServer {
@@ -17,22 +19,26 @@ export interface AdminServer {
 
 /**
  * Serves the admin API on a Unix socket (mode 0600) for the CLI, while this
- * process holds the embedded database: workspaces and collectors
- * (AdminService, unscoped: file permissions are the access control) and admin
+ * process holds the embedded database: workspaces, collectors and the data
+ * lifecycle (AdminService, unscoped: file permissions are the access control) and admin
  * keys (AdminKeyService, served nowhere else). The caller must hold the data
  * directory's lock: a socket file left by a crashed server is removed.
  */
 export async function startAdminServer(
   socketPath: string,
-  services: { collectors: CollectorService; adminKeys: AdminKeyService },
+  services: { collectors: CollectorService; adminKeys: AdminKeyService; lifecycle: LifecycleApi },
   parentLogger: Logger,
   statusPolicy: StatusPolicy,
 ): Promise<AdminServer> {
   const logger = parentLogger.child({ component: 'admin' });
   const server = new grpc.Server();
   const ops = localOperations(services.collectors);
-  server.addService(AdminServiceService, adminServiceImplementation({ begin: async () => ({ ops, logger }) }, logger, statusPolicy));
-  server.addService(AdminKeyServiceService, adminKeyHandlers(services.adminKeys, logger, statusPolicy));
+  const handle = socketHandle(logger, statusPolicy);
+  server.addService(AdminServiceService, {
+    ...lifecycleHandlers(services.lifecycle, handle),
+    ...adminServiceImplementation({ begin: async () => ({ ops, logger }) }, logger, statusPolicy),
+  });
+  server.addService(AdminKeyServiceService, adminKeyHandlers(services.adminKeys, handle));
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
@@ -56,9 +62,11 @@ export async function startAdminServer(
   };
 }
 
-function adminKeyHandlers(keys: AdminKeyService, logger: Logger, statusPolicy: StatusPolicy): AdminKeyServiceServer {
-  const handle =
-    <Req, Res>(op: string, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+type SocketHandle = <Req, Res>(op: string, fn: (request: Req) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+
+/** Runs one socket operation; errors become statuses as on the public port. */
+function socketHandle(logger: Logger, statusPolicy: StatusPolicy): SocketHandle {
+  return <Req, Res>(op: string, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       fn(call.request).then(
         (response) => {
@@ -72,6 +80,9 @@ function adminKeyHandlers(keys: AdminKeyService, logger: Logger, statusPolicy: S
         },
       );
     };
+}
+
+function adminKeyHandlers(keys: AdminKeyService, handle: SocketHandle): AdminKeyServiceServer {
   return {
     createAdminKey: handle('CreateAdminKey', async (req) => {
       const issued = await keys.create({

@@ -1,5 +1,6 @@
 import type { AdminKeyService } from '../collectors/admin-key.service';
 import type { CollectorService } from '../collectors/collector.service';
+import type { LifecycleApi } from '../lifecycle/lifecycle-api';
 import type { AdminApi, AdminKeyApi, AdminOperations } from './admin-api';
 
 /** The workspace and collector operations, run in this process on a CollectorService. */
@@ -25,6 +26,11 @@ export function localAdminKeys(keys: AdminKeyService): AdminKeyApi {
 }
 
 /** The admin operations run in this process, on a database it opened. */
-export function localAdmin(service: CollectorService, keys: AdminKeyService, close: () => Promise<void>): AdminApi {
-  return { via: 'database', ...localOperations(service), ...localAdminKeys(keys), close };
+export function localAdmin(
+  service: CollectorService,
+  keys: AdminKeyService,
+  lifecycle: LifecycleApi,
+  close: () => Promise<void>,
+): AdminApi {
+  return { via: 'database', lifecycle, ...localOperations(service), ...localAdminKeys(keys), close };
 }

@@ -10,6 +10,8 @@ import type { Config } from '../config/config';
 import { openDatabase } from '../db/database';
 import { DataDirLockedError } from '../db/data-dir-lock';
 import { migrateToLatest } from '../db/migrate';
+import { LifecycleService } from '../lifecycle/lifecycle.service';
+import { RetentionSweeper } from '../lifecycle/retention.sweeper';
 import { createRootLogger, type Logger } from '../logging/logger';
 import { systemClock } from '../util/clock';
 
@@ -75,6 +77,20 @@ async function openLocal(config: Config, logger: Logger, role: string): Promise<
     await database.destroy();
     throw err;
   }
-  const deps = { db: database.db, hasher: bcryptKeyHasher(config.auth.bcryptCost), clock: systemClock };
-  return localAdmin(new CollectorService(deps), new AdminKeyService(deps), () => database.destroy());
+  const service = new CollectorService({
+    db: database.db,
+    hasher: bcryptKeyHasher(config.auth.bcryptCost),
+    clock: systemClock,
+    defaultRetentionMs: config.lifecycle.retentionDefaultMs,
+  });
+  const batchSessions = config.lifecycle.sweepBatchSessions;
+  const sweeper = new RetentionSweeper({
+    db: database.db,
+    logger,
+    batchSessions,
+    auditRetentionMs: config.lifecycle.auditRetentionMs,
+  });
+  const lifecycle = new LifecycleService({ db: database.db, logger, batchSessions, sweeper });
+  const adminKeys = new AdminKeyService({ db: database.db, hasher: bcryptKeyHasher(config.auth.bcryptCost), clock: systemClock });
+  return localAdmin(service, adminKeys, lifecycle, () => database.destroy());
 }

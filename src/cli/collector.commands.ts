@@ -8,6 +8,7 @@ import {
   issuedKeyJson,
   withAdmin,
 } from './admin-command';
+import { addCollectorPurgeCommand } from './lifecycle.commands';
 import { output, table } from './output';
 import { parseRateLimit, type RateLimitSpec } from './rate-limit.option';
 
@@ -119,4 +120,6 @@ export function addCollectorCommands(program: Command): void {
         output(!!opts.json, { collector: updated }, `Updated collector "${updated.name}"\n${describeCollector(updated)}`);
       },
     );
+
+  addCollectorPurgeCommand(collector);
 }

@@ -8,10 +8,13 @@ import { addPushCommand } from '../push/push.cli';
 import { cliLogger } from './admin-connection';
 import { setRemoteAdminFlags } from './admin-command';
 import { addAdminKeyCommands } from './admin-key.commands';
+import { addBatchesCommands } from './batches.commands';
 import { addCollectorCommands } from './collector.commands';
+import { addLifecycleCommands } from './lifecycle.commands';
 import { addRemoteAdminOptions, type RemoteAdminFlags } from './remote-admin.option';
 import { output } from './output';
 import { serve } from './serve';
+import { addSessionsCommands } from './sessions.commands';
 import { addWorkspaceCommands } from './workspace.commands';
 
 export { output };
@@ -63,6 +66,9 @@ export function buildCli(): Command {
   addCollectorCommands(program);
   addAdminKeyCommands(program);
   addPushCommand(program);
+  addBatchesCommands(program);
+  addSessionsCommands(program);
+  addLifecycleCommands(program);
 
   return program;
 }

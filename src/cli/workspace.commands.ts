@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { withAdmin } from './admin-command';
+import { addWorkspaceLifecycleCommands } from './lifecycle.commands';
 import { output, table } from './output';
 
 export function addWorkspaceCommands(program: Command): void {
@@ -39,4 +40,6 @@ export function addWorkspaceCommands(program: Command): void {
             ),
       );
     });
+
+  addWorkspaceLifecycleCommands(workspace);
 }

@@ -25,6 +25,8 @@ export interface CollectorServiceDeps {
    * update), so a server running this clears its auth cache at once.
    */
   readonly onCollectorChanged?: (collectorId: string) => void;
+  /** The retention of new workspaces (RETENTION_DEFAULT); null or absent keeps sessions forever. */
+  readonly defaultRetentionMs?: number | null;
 }
 
 export const DEFAULT_COLLECTOR_TYPE = 'aiobscura';
@@ -47,7 +49,11 @@ export class CollectorService {
         `invalid slug ${JSON.stringify(slug)}: use 1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit`,
       );
     }
-    const row = await workspaces.insertWorkspace(this.deps.db, { name, slug });
+    const row = await workspaces.insertWorkspace(this.deps.db, {
+      name,
+      slug,
+      retention_ms: this.deps.defaultRetentionMs ?? null,
+    });
     if (!row) throw new DomainError('already_exists', `a workspace with slug "${slug}" already exists`);
     return toWorkspaceView({ ...row, collector_count: 0 });
   }

@@ -10,7 +10,7 @@ export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 /** Inserts a workspace; undefined when the slug is taken. */
 export async function insertWorkspace(
   db: Kysely<DB>,
-  values: { name: string; slug: string },
+  values: { name: string; slug: string; retention_ms?: number | null },
 ): Promise<WorkspaceRow | undefined> {
   return db
     .insertInto('workspaces')

@@ -128,6 +128,26 @@ const envSchema = z.object({
     .pipe(z.enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'], { error: 'must be on or off' }))
     .transform((v) => v === 'on' || v === 'true' || v === '1' || v === 'yes')
     .default(false),
+  // OTLP/HTTP (src/otlp/): POST /v1/logs; OTLP over gRPC shares GRPC_PORT. 0 turns the HTTP listener off.
+  OTLP_HTTP_HOST: z.string().trim().min(1).optional(),
+  OTLP_HTTP_PORT: int(0, 65535).default(4318),
+  // Data lifecycle (src/audit/, src/lifecycle/): audit trail, per-workspace retention.
+  AUDIT_RETENTION: duration(1_000).default(90 * 86_400_000),
+  RETENTION_DEFAULT: z
+    .string()
+    .trim()
+    .transform((text, ctx) => {
+      if (text.toLowerCase() === 'never' || text === '') return null;
+      const ms = parseDuration(text);
+      if (ms === undefined || ms < 1_000) {
+        ctx.addIssue({ code: 'custom', message: 'must be `never` or a duration of at least 1s, such as 30d' });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .default(null),
+  RETENTION_SWEEP_INTERVAL: duration(100).default(60_000),
+  RETENTION_SWEEP_BATCH: int(1, 10_000).default(200),
 });
 
 /** Size limits checked by the session validator (bytes are UTF-8 bytes). */
@@ -216,6 +236,25 @@ export interface Config {
   readonly protect: ProtectConfig;
   /** ADMIN_API: serve catsyphon.admin.v1 on the gRPC port to admin keys (default off). */
   readonly adminApi: { readonly enabled: boolean };
+  readonly otlp: {
+    /** Defaults to GRPC_HOST. */
+    readonly httpHost: string;
+    /** The OTLP/HTTP listener's port; undefined: off (OTLP_HTTP_PORT=0). Tests set 0 here for a free port. */
+    readonly httpPort: number | undefined;
+  };
+  readonly lifecycle: LifecycleConfig;
+}
+
+/** Audit trail and retention (src/audit/, src/lifecycle/). */
+export interface LifecycleConfig {
+  /** How long ingest_audit and admin_audit rows are kept. */
+  readonly auditRetentionMs: number;
+  /** The retention of new workspaces; null keeps their sessions forever. */
+  readonly retentionDefaultMs: number | null;
+  /** How often the retention sweeper runs. */
+  readonly sweepIntervalMs: number;
+  /** Sessions deleted per transaction by the sweeper and by deletions on request. */
+  readonly sweepBatchSessions: number;
 }
 
 /** Rate limits, overload caps and database health checks (src/protect/). */
@@ -259,6 +298,15 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (e.TLS_CLIENT_CA_FILE !== undefined && e.TLS_CERT_FILE === undefined) {
     throw new ConfigError('TLS_CLIENT_CA_FILE', 'mTLS needs TLS_CERT_FILE and TLS_KEY_FILE as well');
+  }
+  if (e.OTLP_HTTP_PORT !== 0 && e.OTLP_HTTP_PORT === e.GRPC_PORT) {
+    throw new ConfigError('OTLP_HTTP_PORT', `must differ from GRPC_PORT (both ${e.GRPC_PORT}); OTLP over gRPC already uses GRPC_PORT`);
+  }
+  if (e.OTLP_HTTP_PORT !== 0 && e.OTLP_HTTP_PORT === e.HEALTH_PORT) {
+    throw new ConfigError('OTLP_HTTP_PORT', `must differ from HEALTH_PORT (both ${e.HEALTH_PORT})`);
+  }
+  if (e.OTLP_HTTP_PORT !== 0 && e.METRICS_ENABLED && e.OTLP_HTTP_PORT === e.METRICS_PORT) {
+    throw new ConfigError('OTLP_HTTP_PORT', `must differ from METRICS_PORT (both ${e.METRICS_PORT})`);
   }
   return deepFreeze({
     grpc: {
@@ -329,6 +377,16 @@ export function loadConfig(env: Env = process.env): Config {
       rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     },
     adminApi: { enabled: e.ADMIN_API },
+    otlp: {
+      httpHost: e.OTLP_HTTP_HOST ?? e.GRPC_HOST,
+      httpPort: e.OTLP_HTTP_PORT === 0 ? undefined : e.OTLP_HTTP_PORT,
+    },
+    lifecycle: {
+      auditRetentionMs: e.AUDIT_RETENTION,
+      retentionDefaultMs: e.RETENTION_DEFAULT,
+      sweepIntervalMs: e.RETENTION_SWEEP_INTERVAL,
+      sweepBatchSessions: e.RETENTION_SWEEP_BATCH,
+    },
   });
 }
 

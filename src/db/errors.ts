@@ -47,3 +47,12 @@ export function isTransientConflict(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === '40P01' || code === '40001';
 }
+
+/**
+ * A foreign-key violation (23503): a row the statement references was deleted
+ * by a concurrent transaction (data lifecycle deletes unreferenced dimension
+ * rows). Retrying with the rows looked up again succeeds.
+ */
+export function isConcurrentDeletion(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '23503';
+}

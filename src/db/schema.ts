@@ -21,6 +21,8 @@ export interface WorkspacesTable {
   name: string;
   slug: string;
   created_at: Generated<Timestamp>;
+  /** How long sessions are kept after their last activity (migration 0004); null keeps them. */
+  retention_ms: Int8 | null;
 }
 
 export interface CollectorsTable {
@@ -180,7 +182,7 @@ export interface IngestBatchesTable {
   expires_at: Timestamp;
 }
 
-/** Admin keys (migration 0004): credentials of the network admin service. */
+/** Admin keys (migration 0005): credentials of the network admin service. */
 export interface AdminKeysTable {
   id: Generated<string>;
   name: string;
@@ -192,6 +194,38 @@ export interface AdminKeysTable {
   expires_at: Timestamp | null;
   created_at: Generated<Timestamp>;
   revoked_at: Timestamp | null;
+}
+
+/** One authenticated export call (migration 0004); no foreign keys, it outlives what it describes. */
+export interface IngestAuditTable {
+  id: Generated<Int8>;
+  workspace_id: string;
+  collector_id: string;
+  batch_id: string;
+  method: string;
+  received_at: Timestamp;
+  duration_ms: number;
+  request_bytes: Int8;
+  sessions_in: number;
+  messages_in: number;
+  created: number;
+  updated: number;
+  duplicate: number;
+  failed: number;
+  /** Answered from the idempotency record; nothing was stored. */
+  replayed: boolean;
+  grpc_code: string;
+  first_error: string | null;
+}
+
+/** One deletion or retention sweep: who, what, when and how many rows (never the content). */
+export interface AdminAuditTable {
+  id: Generated<Int8>;
+  at: Generated<Timestamp>;
+  actor: string;
+  action: string;
+  target: Json;
+  counts: Json;
 }
 
 export interface DB {
@@ -207,6 +241,8 @@ export interface DB {
   files_touched: FilesTouchedTable;
   plans: PlansTable;
   ingest_batches: IngestBatchesTable;
+  ingest_audit: IngestAuditTable;
+  admin_audit: AdminAuditTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

@@ -15,6 +15,8 @@ export interface ServiceRegistration {
   readonly name: string;
   readonly definition: grpc.ServiceDefinition;
   readonly implementation: grpc.UntypedServiceImplementation;
+  /** false: not listed in grpc.health.v1 (a service that only refuses, like OTLP metrics). */
+  readonly health?: boolean;
 }
 
 export interface ServerDeps {
@@ -121,7 +123,7 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
     timeoutMs: deps.rpcTimeoutMs,
   };
   const services = deps.services(rpcDeps);
-  const healthNames = ['', ...services.map((s) => s.name)];
+  const healthNames = ['', ...services.filter((s) => s.health !== false).map((s) => s.name)];
   const health = new HealthImplementation(Object.fromEntries(healthNames.map((n) => [n, 'NOT_SERVING'])));
   health.addToServer(server);
   // Kubelet gRPC probes speak plaintext only: with TLS on 4317 they use

@@ -18,6 +18,17 @@ const STATUS_BY_KIND: Record<DomainErrorKind, grpc.status> = {
   deadline_exceeded: grpc.status.DEADLINE_EXCEEDED,
 };
 
+/** The name of the status toServiceError gives `err` (for the audit trail; nothing is logged). */
+export function statusNameOf(err: unknown): string {
+  const code =
+    err instanceof DomainError
+      ? STATUS_BY_KIND[err.kind]
+      : isDatabaseUnavailable(err)
+        ? grpc.status.UNAVAILABLE
+        : grpc.status.INTERNAL;
+  return grpc.status[code];
+}
+
 /** Retry delays for errors that carry none of their own (from the config). */
 export interface StatusPolicy {
   /** RetryInfo delay of UNAVAILABLE when the database is lost mid-call (OVERLOAD_RETRY_DELAY_MS). */

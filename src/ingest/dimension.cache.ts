@@ -1,9 +1,11 @@
 import { LRUCache } from 'lru-cache';
 
 /**
- * Row ids of projects, developers and backing models. Those rows never change
- * or disappear, so an id is safe to reuse once the transaction that found or
- * created it has committed. Entries are staged per session and published by
+ * Row ids of projects, developers and backing models. Those rows never change,
+ * so an id is safe to reuse once the transaction that found or created it has
+ * committed. Deletion (src/lifecycle/) removes rows nothing references any
+ * more: a batch that then uses a cached id fails with a foreign-key violation,
+ * and the ingest service clears the cache and retries it. Entries are staged per session and published by
  * the ingest service after commit (a rolled-back insert must not be cached).
  */
 export class DimensionCache {
@@ -19,6 +21,10 @@ export class DimensionCache {
 
   publish(entries: ReadonlyMap<string, bigint>): void {
     for (const [k, v] of entries) this.cache.set(k, v);
+  }
+
+  clear(): void {
+    this.cache.clear();
   }
 }
 

@@ -17,6 +17,8 @@ export interface RequestPeek {
   readonly digest: Buffer | undefined;
   readonly sessionCount: number;
   readonly messageCount: number;
+  /** Size of the request on the wire. */
+  readonly bytes: number;
 }
 
 const peeks = new WeakMap<object, RequestPeek>();
@@ -75,6 +77,7 @@ export function lazyExportRequest(bytes: Buffer): ExportSessionsRequest {
     },
     sessionCount,
     messageCount,
+    bytes: bytes.length,
   });
   return request;
 }

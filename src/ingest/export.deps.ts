@@ -1,3 +1,4 @@
+import type { CallAuditFactory } from '../audit/batch-audit';
 import type { CollectorActivity } from '../auth/collector-info';
 import type { Config } from '../config/config';
 import type { TransactionRunner } from '../db/copy';
@@ -14,4 +15,6 @@ export interface ExportDeps {
   readonly activity: CollectorActivity;
   readonly dimensions: DimensionCache;
   readonly metrics: IngestMetrics;
+  /** The audit trail: one record per call (src/audit/). */
+  readonly audits: CallAuditFactory;
 }

@@ -1,13 +1,13 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IngestLimits } from '../config/config';
 import type { CopyIn, TransactionRunner } from '../db/copy';
-import { isDatabaseUnavailable, isTransientConflict } from '../db/errors';
+import { isConcurrentDeletion, isDatabaseUnavailable, isTransientConflict } from '../db/errors';
 import type { DB } from '../db/schema';
 import type { Logger } from '../logging/logger';
 import { ErrorCode, type Session, type SessionResult, SessionStatus } from '../../generated/catsyphon/telemetry/v1/sessions';
 import { storeNewSessions } from './bulk.writer';
 import { DimensionCache } from './dimension.cache';
-import { type IngestOwner, resolveBatchRefs, StoredStateInvalid, storeSession } from './session.writer';
+import { type IngestOwner, resolveBatchRefs, SessionVanished, StoredStateInvalid, storeSession } from './session.writer';
 import { type UnresolvedParent, validateSession } from './session.validator';
 
 export type { IngestOwner } from './session.writer';
@@ -82,7 +82,9 @@ export async function ingestBatch(
       break;
     } catch (err) {
       // A deadlock or serialization failure rolled everything back: the whole batch is retried.
-      if (attempt >= MAX_ATTEMPTS || !isTransientConflict(err)) throw err;
+      if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) throw err;
+      // A dimension row this process had cached was deleted (src/lifecycle/): look them up again.
+      if (isConcurrentDeletion(err)) cache.clear();
       options.logger.warn({ err: String(err), attempt }, 'ingest transaction hit a lock conflict; retrying it');
     }
   }
@@ -134,6 +136,16 @@ export async function ingestBatch(
 /** Attempts of a batch transaction that keeps hitting deadlocks or serialization failures. */
 const MAX_ATTEMPTS = 3;
 
+/**
+ * Retrying the whole transaction may succeed: a deadlock or serialization
+ * failure, or a concurrent deletion (src/lifecycle/) that removed a row the
+ * batch references (a cached dimension id: 23503) or a session between
+ * finding and locking it.
+ */
+function isRetryable(err: unknown): boolean {
+  return isTransientConflict(err) || isConcurrentDeletion(err) || err instanceof SessionVanished;
+}
+
 type Attempt<T> = { kind: 'done'; value: T } | { kind: 'failed'; error: unknown };
 
 /**
@@ -147,7 +159,7 @@ async function inSavepoint<T>(trx: Kysely<DB>, name: string, work: () => Promise
     await sql`RELEASE SAVEPOINT ${sql.id(name)}`.execute(trx);
     return { kind: 'done', value };
   } catch (error) {
-    if (isDatabaseUnavailable(error) || isTransientConflict(error)) throw error;
+    if (isDatabaseUnavailable(error) || isRetryable(error)) throw error;
     await sql`ROLLBACK TO SAVEPOINT ${sql.id(name)}`.execute(trx);
     await sql`RELEASE SAVEPOINT ${sql.id(name)}`.execute(trx);
     return { kind: 'failed', error };

@@ -9,9 +9,12 @@ import { Session } from '../../generated/catsyphon/telemetry/v1/sessions';
  */
 export class SessionHasher {
   private readonly hash: Hash = createHash('sha256');
+  /** Encoded size of the sessions added so far (the audit trail's request bytes of a stream). */
+  bytes = 0;
 
   add(session: Session): void {
     const bytes = Session.encode(withSortedMaps(session)).finish();
+    this.bytes += bytes.length;
     const len = Buffer.allocUnsafe(4);
     len.writeUInt32BE(bytes.length);
     this.hash.update(len).update(bytes);

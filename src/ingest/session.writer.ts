@@ -133,7 +133,7 @@ export async function storeSession(
     newThreads = s.threads.length;
   } else {
     const stored = await lockSessionWithThreads(trx, key);
-    if (!stored) throw new Error(`session ${s.id} vanished while being updated`);
+    if (!stored) throw new SessionVanished(s.id);
     sessionId = stored.id;
     const byId = new Map(stored.threads.map((t) => [t.source_thread_id, t]));
     for (const u of unresolved) if (!byId.has(u.parentThreadId)) throw unknownParent(u);
@@ -204,4 +204,16 @@ function unknownParent(u: UnresolvedParent): StoredStateInvalid {
     u.field,
     `parent_thread_id ${JSON.stringify(u.parentThreadId)} names no thread of the session`,
   );
+}
+
+/**
+ * The session row was deleted (retention or a deletion on request) between
+ * finding it and locking it: the whole transaction is retried, and stores
+ * the session as new.
+ */
+export class SessionVanished extends Error {
+  constructor(sessionId: string) {
+    super(`session ${sessionId} vanished while being updated`);
+    this.name = 'SessionVanished';
+  }
 }

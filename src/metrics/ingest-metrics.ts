@@ -37,6 +37,10 @@ export interface IngestMetrics {
   idempotentReplay(): void;
   /** A call refused with UNAVAILABLE because the in-flight or buffered-messages cap was reached. */
   overloaded(): void;
+  /** OTLP log records of one export: accepted (stored or already stored) and rejected (partial_success). */
+  otlpLogRecords(accepted: number, rejected: number): void;
+  /** One OTLP/HTTP request, by the HTTP status it was answered with. */
+  otlpHttpRequest(status: number): void;
 }
 
 /** Does nothing: for tests and for code running without a metrics endpoint. */
@@ -47,4 +51,6 @@ export const noopIngestMetrics: IngestMetrics = {
   rateLimited: () => undefined,
   idempotentReplay: () => undefined,
   overloaded: () => undefined,
+  otlpLogRecords: () => undefined,
+  otlpHttpRequest: () => undefined,
 };

@@ -48,6 +48,9 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
   private readonly rateLimits: Counter<'limit'>;
   private readonly replays: Counter;
   private readonly overloads: Counter;
+  private readonly otlpRecords: Counter<'outcome'>;
+  private readonly otlpHttp: Counter<'status'>;
+  private readonly retentionDeleted: Counter<'kind'>;
 
   constructor(build: BuildInfo) {
     const registers = [this.registry];
@@ -104,6 +107,26 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
       help: 'Calls refused with UNAVAILABLE because the in-flight or buffered-messages cap was reached',
       registers,
     });
+    this.otlpRecords = new Counter({
+      name: `${PREFIX}otlp_log_records_total`,
+      help: 'OTLP log records received, by outcome (accepted, or rejected in partial_success)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.otlpHttp = new Counter({
+      name: `${PREFIX}otlp_http_requests_total`,
+      help: 'OTLP/HTTP requests, by HTTP status code',
+      labelNames: ['status'],
+      registers,
+    });
+    for (const outcome of ['accepted', 'rejected']) this.otlpRecords.inc({ outcome }, 0);
+    this.retentionDeleted = new Counter({
+      name: `${PREFIX}retention_deleted_total`,
+      help: 'Rows the retention sweeper deleted, by kind (sessions, threads, messages, files_touched, plans, projects, developers, backing_models)',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of RETENTION_KINDS) this.retentionDeleted.inc({ kind }, 0);
     this.defineGauges(build);
     // Zero series exist from the start, so rate() and absent() behave.
     for (const s of [
@@ -164,6 +187,23 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
     this.overloads.inc();
   }
 
+  otlpLogRecords(accepted: number, rejected: number): void {
+    if (accepted > 0) this.otlpRecords.inc({ outcome: 'accepted' }, accepted);
+    if (rejected > 0) this.otlpRecords.inc({ outcome: 'rejected' }, rejected);
+  }
+
+  otlpHttpRequest(status: number): void {
+    this.otlpHttp.inc({ status: String(status) });
+  }
+
+  /** What one retention sweep deleted (the lifecycle sweeper's onDeleted). */
+  recordRetentionDeleted(counts: Readonly<Record<string, number>>): void {
+    for (const kind of RETENTION_KINDS) {
+      const n = counts[camel(kind)] ?? 0;
+      if (n > 0) this.retentionDeleted.inc({ kind }, n);
+    }
+  }
+
   private defineGauges(build: BuildInfo): void {
     new Gauge({
       name: `${PREFIX}build_info`,
@@ -219,3 +259,16 @@ export class PrometheusMetrics implements IngestMetrics, RpcObserver {
     }
   }
 }
+
+const RETENTION_KINDS = [
+  'sessions',
+  'threads',
+  'messages',
+  'files_touched',
+  'plans',
+  'projects',
+  'developers',
+  'backing_models',
+] as const;
+
+const camel = (kind: string) => kind.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -11,7 +11,7 @@ const SRC = path.resolve(__dirname, '../../src');
 const ARCHITECTURE_DOC = path.resolve(__dirname, '../../docs/architecture.md');
 
 /** Folders of the domain: they never import the transport (src/grpc/). */
-const DOMAIN = ['auth', 'protect', 'ingest', 'sessions', 'query', 'metrics', 'identity', 'collectors', 'errors'];
+const DOMAIN = ['auth', 'protect', 'ingest', 'sessions', 'query', 'metrics', 'identity', 'collectors', 'errors', 'audit', 'lifecycle'];
 
 const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"](\.{1,2}\/[^'"]*)['"]/g;
 
@@ -126,3 +126,19 @@ describe('import graph of src/', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('src/otlp/', () => {
+  test('its mapping (dialects, assembler, stored-state merge, export service) imports no transport', () => {
+    const transportFiles = /^otlp\/(logs-export\.handler|otlp-http\.[a-z]+|unsupported-signals)\.ts$/;
+    const offending = importEdgesOf('otlp')
+      .filter((e) => !transportFiles.test(e.file) && e.to === 'grpc')
+      .map((e) => `${e.file} imports ${e.specifier}`);
+    expect(offending).toEqual([]);
+    // The checker sees otlp's imports at all.
+    expect(importEdgesOf('otlp').some((e) => e.to === 'ingest')).toBe(true);
+  });
+});
+
+function importEdgesOf(folder: string): Edge[] {
+  return importEdges().filter((e) => e.from === folder);
+}

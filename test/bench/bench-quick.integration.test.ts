@@ -70,9 +70,12 @@ requires([postgresServer()]).describe('npm run bench -- --quick', () => {
     expect(results.stages?.every((x) => x.usPerMsg > 0)).toBe(true);
     expect(results.replay?.callsPerS).toBeGreaterThan(0);
     expect(results.auth?.callsPerS).toBeGreaterThan(0);
+    expect(results.otlp).toMatchObject({ concurrency: 16, errors: 0 });
+    expect(results.otlp?.messagesPerS).toBeGreaterThan(0);
     expect(results.ratios.every((r) => Number.isFinite(r.vsCopy) && Number.isFinite(r.vsInsert) && r.cpuVsCopy > 0)).toBe(true);
     expect(results.targets.map((t) => t.name)).toHaveLength(4);
     expect(stdout).toContain('ingest c16');
+    expect(stdout).toContain('otlp logs c16 (records)');
     expect(stdout).toContain('baseline binary COPY');
   }, 180_000);
 

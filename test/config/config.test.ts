@@ -23,6 +23,25 @@ describe('config', () => {
     expect(config.auth.bcryptCost).toBeGreaterThanOrEqual(10);
   });
 
+  test('data lifecycle: AUDIT_RETENTION 90d, retention of new workspaces `never` unless RETENTION_DEFAULT says otherwise', () => {
+    expect(loadConfig({}).lifecycle).toEqual({
+      auditRetentionMs: 90 * 86_400_000,
+      retentionDefaultMs: null,
+      sweepIntervalMs: 60_000,
+      sweepBatchSessions: 200,
+    });
+    const set = loadConfig({ AUDIT_RETENTION: '30d', RETENTION_DEFAULT: '365d', RETENTION_SWEEP_INTERVAL: '5m' }).lifecycle;
+    expect(set).toMatchObject({ auditRetentionMs: 30 * 86_400_000, retentionDefaultMs: 365 * 86_400_000, sweepIntervalMs: 300_000 });
+    expect(loadConfig({ RETENTION_DEFAULT: 'never' }).lifecycle.retentionDefaultMs).toBeNull();
+    for (const [variable, value] of [
+      ['RETENTION_DEFAULT', 'soon'],
+      ['RETENTION_DEFAULT', '10ms'],
+      ['AUDIT_RETENTION', 'forever'],
+    ]) {
+      expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `));
+    }
+  });
+
   test('values are parsed and the result is deeply frozen', () => {
     const config = loadConfig({
       GRPC_PORT: '5000',
@@ -92,5 +111,33 @@ describe('durations', () => {
 
   test.each(['', 'abc', '10y', '-5s', '1.5.5s'])('%j is not a duration', (text) => {
     expect(parseDuration(text)).toBeUndefined();
+  });
+});
+
+describe('OTLP/HTTP settings', () => {
+  const variableOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return [err.variable, err.message];
+      throw err;
+    }
+    return undefined;
+  };
+
+  test('OTLP_HTTP_PORT defaults to 4318 on GRPC_HOST; 0 turns the listener off', () => {
+    expect(loadConfig({}).otlp).toEqual({ httpHost: '0.0.0.0', httpPort: 4318 });
+    expect(loadConfig({ GRPC_HOST: '127.0.0.1' }).otlp.httpHost).toBe('127.0.0.1');
+    expect(loadConfig({ OTLP_HTTP_HOST: '::1' }).otlp.httpHost).toBe('::1');
+    expect(loadConfig({ OTLP_HTTP_PORT: '0' }).otlp.httpPort).toBeUndefined();
+  });
+
+  test('invalid or clashing ports are named errors', () => {
+    expect(variableOf({ OTLP_HTTP_PORT: 'http' })?.[0]).toBe('OTLP_HTTP_PORT');
+    expect(variableOf({ OTLP_HTTP_PORT: '70000' })?.[0]).toBe('OTLP_HTTP_PORT');
+    expect(variableOf({ OTLP_HTTP_PORT: '4317' })).toEqual(['OTLP_HTTP_PORT', expect.stringContaining('must differ from GRPC_PORT')]);
+    expect(variableOf({ OTLP_HTTP_PORT: '9464' })?.[1]).toContain('METRICS_PORT');
+    expect(variableOf({ HEALTH_PORT: '4318' })?.[1]).toContain('HEALTH_PORT');
+    expect(variableOf({ OTLP_HTTP_PORT: '0', HEALTH_PORT: '4318' })).toBeUndefined();
   });
 });

@@ -37,7 +37,7 @@ describe('migrations', () => {
         GRPC_HOST: '127.0.0.1',
         GRPC_PORT: '0',
         METRICS_HOST: '127.0.0.1',
-        METRICS_PORT: '0',
+        METRICS_PORT: '0', OTLP_HTTP_PORT: '0',
         SHUTDOWN_GRACE_MS: '1s',
         ...testDb.env,
       });

@@ -33,7 +33,7 @@ export function ensureBuilt(): void {
 /** A clean environment for child processes: nothing leaks in from the test run but PATH and HOME. */
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   // An ephemeral metrics port: servers of parallel test files must not all bind 9464.
-  return { PATH: process.env.PATH, HOME: process.env.HOME, METRICS_PORT: '0', ...env };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, METRICS_PORT: '0', OTLP_HTTP_PORT: '0', ...env };
 }
 
 export interface CliResult {

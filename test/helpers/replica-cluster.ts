@@ -80,7 +80,7 @@ export async function startReplicaCluster(options: ClusterOptions): Promise<Repl
             GRPC_HOST: '127.0.0.1',
             GRPC_PORT: '0',
             METRICS_HOST: '127.0.0.1',
-            METRICS_PORT: '0',
+            METRICS_PORT: '0', OTLP_HTTP_PORT: '0',
             LOG_LEVEL: 'info',
             SHUTDOWN_GRACE_MS: '5s',
             DB_POOL_SIZE: '4',

@@ -12,7 +12,7 @@ export function parseExposition(text: string): Map<string, number> {
 }
 
 /** Scrapes the app's /metrics over HTTP. */
-export async function scrapeMetrics(t: TestApp): Promise<Map<string, number>> {
+export async function scrapeMetrics(t: Pick<TestApp, 'app'>): Promise<Map<string, number>> {
   const port = t.app.metricsServer?.port;
   if (port === undefined) throw new Error('the app has no metrics listener');
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);

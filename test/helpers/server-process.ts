@@ -35,7 +35,8 @@ export interface SpawnServerOptions {
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
   const spawnOptions: SpawnOptions = {
     cwd: options.cwd,
-    env: options.env,
+    // OTLP/HTTP's default port (4318) would collide between parallel test files: off unless asked for.
+    env: { OTLP_HTTP_PORT: '0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     uid: options.uid,
     gid: options.gid,

@@ -26,7 +26,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: '0',
     METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: '0',
+    METRICS_PORT: '0', OTLP_HTTP_PORT: '0',
     SHUTDOWN_GRACE_MS: '5s',
     ...testDb.env,
     ...env,

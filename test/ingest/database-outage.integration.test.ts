@@ -41,7 +41,7 @@ requires([postgresBinaries()]).describe('database outage', () => {
       GRPC_HOST: '127.0.0.1',
       GRPC_PORT: '0',
       METRICS_HOST: '127.0.0.1',
-      METRICS_PORT: '0',
+      METRICS_PORT: '0', OTLP_HTTP_PORT: '0',
       DATABASE_URL: pg.url,
       DB_CONNECT_TIMEOUT_MS: '2s',
       SHUTDOWN_GRACE_MS: '2s',

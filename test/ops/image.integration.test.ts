@@ -29,7 +29,7 @@ describe('container image (Dockerfile replayed without Docker)', () => {
     const user = instructionsOf(runtime, 'USER').at(-1) ?? '';
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/); // numeric, so runAsNonRoot can verify it
     expect(instructionsOf(runtime, 'EXPOSE').join(' ').split(/\s+/).map(Number)).toEqual(
-      expect.arrayContaining([defaults.grpc.port, defaults.metrics.port]),
+      expect.arrayContaining([defaults.grpc.port, defaults.otlp.httpPort, defaults.metrics.port]),
     );
     expect(instructionsOf(runtime, 'STOPSIGNAL')).toEqual(['SIGTERM']);
     expect(JSON.parse(instructionsOf(runtime, 'CMD').at(-1) ?? 'null')).toEqual(['node', 'dist/src/cli/main.js', 'serve']);
@@ -108,7 +108,7 @@ describe('container image (Dockerfile replayed without Docker)', () => {
           GRPC_HOST: '127.0.0.1',
           GRPC_PORT: '0',
           METRICS_HOST: '127.0.0.1',
-          METRICS_PORT: '0',
+          METRICS_PORT: '0', OTLP_HTTP_PORT: '0',
           SHUTDOWN_GRACE_MS: '5s',
         },
       });

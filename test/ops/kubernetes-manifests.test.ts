@@ -59,6 +59,7 @@ describe('deploy/kubernetes manifests', () => {
     const config = loadConfig(withoutFiles);
     expect(config.grpc.port).toBe(defaults.grpc.port);
     expect(config.metrics.port).toBe(defaults.metrics.port);
+    expect(config.otlp.httpPort).toBe(defaults.otlp.httpPort);
     expect(config.database.migrateOnStart).toBe(false); // the migration Job migrates
     expect(config.grpc.maxConnectionAgeMs).toBeGreaterThan(0);
   });
@@ -69,6 +70,7 @@ describe('deploy/kubernetes manifests', () => {
     expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
     expect(port('grpc')).toBe(defaults.grpc.port);
     expect(port('metrics')).toBe(defaults.metrics.port);
+    expect(port('otlp-http')).toBe(defaults.otlp.httpPort);
     expect(Number(deployment.spec.template.metadata.annotations['prometheus.io/port'])).toBe(defaults.metrics.port);
     expect(envFromNames(container)).toEqual(expect.arrayContaining([configMap.metadata.name]));
 
@@ -132,6 +134,7 @@ describe('deploy/kubernetes manifests', () => {
     const service = byKind('Service').find((s) => s.spec.type === 'LoadBalancer');
     expect(service?.spec.ports).toEqual([
       expect.objectContaining({ port: defaults.grpc.port, protocol: 'TCP', targetPort: 'grpc' }),
+      expect.objectContaining({ port: defaults.otlp.httpPort, protocol: 'TCP', targetPort: 'otlp-http' }),
     ]);
     expect(deployment.spec.template.metadata.labels).toMatchObject(service?.spec.selector);
   });

@@ -40,7 +40,7 @@ requires([postgresBinaries()]).describe('database outage: health, fast UNAVAILAB
     pg = await PrivatePostgres.create();
     const config = loadConfig({
       GRPC_HOST: '127.0.0.1',
-      METRICS_PORT: '0',
+      METRICS_PORT: '0', OTLP_HTTP_PORT: '0',
       GRPC_PORT: '0',
       DATABASE_URL: pg.url,
       DB_HEALTH_INTERVAL_MS: '100ms',

@@ -91,7 +91,7 @@ describe('graceful shutdown', () => {
     'SIGTERM to the built server during an in-flight stream: the call completes, health reads NOT_SERVING meanwhile, exit 0',
     async () => {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'cs-shutdown-'));
-      const env = { DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', METRICS_PORT: '0', SHUTDOWN_GRACE_MS: '60s' };
+      const env = { DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', METRICS_PORT: '0', OTLP_HTTP_PORT: '0', SHUTDOWN_GRACE_MS: '60s' };
       const server = await startServer(env, /gRPC server listening/);
       const address = `127.0.0.1:${server.port}`;
       const client = new SessionIngestionClient(address, grpc.credentials.createInsecure());
@@ -135,7 +135,7 @@ describe('graceful shutdown', () => {
   test('the built server exits 0 on SIGINT', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'cs-shutdown-'));
     try {
-      const server = await startServer({ DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', METRICS_PORT: '0' }, /gRPC server listening/);
+      const server = await startServer({ DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', METRICS_PORT: '0', OTLP_HTTP_PORT: '0' }, /gRPC server listening/);
       expect(await server.stop('SIGINT')).toBe(0);
       expect(server.output()).toMatch(/shutdown complete/);
     } finally {

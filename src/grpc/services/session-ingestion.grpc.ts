@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import { type BatchAuditSink, callAuditFactory, noopCallAudits } from '../../audit/batch-audit';
 import type { CollectorActivity } from '../../auth/collector-info';
 import type { Config } from '../../config/config';
 import type { Database } from '../../db/database';
@@ -19,6 +20,7 @@ import {
 } from '../../../generated/catsyphon/telemetry/v1/sessions';
 import { clientStream, type RpcDeps, unary } from '../rpc';
 import type { ServiceRegistration } from '../server';
+import { statusNameOf } from '../status';
 
 export const SESSION_INGESTION = 'catsyphon.telemetry.v1.SessionIngestion';
 
@@ -38,6 +40,8 @@ export interface IngestionDeps {
   readonly guard?: IngestionGuard;
   /** Session results, messages stored, replays; a no-op when absent. */
   readonly metrics?: IngestMetrics;
+  /** Where each authenticated call's audit record goes (src/audit/); none when absent. */
+  readonly audit?: BatchAuditSink;
   /** Replace the real handlers (tests of the protection layer). */
   readonly handlers?: Partial<IngestionHandlers>;
 }
@@ -59,6 +63,7 @@ export function sessionIngestionGrpc(config: Config, deps: IngestionDeps, rpc: R
     activity: deps.activity,
     dimensions: new DimensionCache(),
     metrics: deps.metrics ?? noopIngestMetrics,
+    audits: deps.audit ? callAuditFactory(deps.audit, statusNameOf) : noopCallAudits,
   };
   let exportSessions = deps.handlers?.exportSessions ?? exportSessionsHandler(exportDeps);
   let exportSessionsStream = deps.handlers?.exportSessionsStream ?? exportSessionsStreamHandler(exportDeps);

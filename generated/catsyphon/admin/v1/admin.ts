@@ -18,16 +18,18 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { GetSessionResponse } from "../../ingest/v1/query";
 
 export const protobufPackage = "catsyphon.admin.v1";
 
 export const protobufFileName = "catsyphon/admin/v1/admin.proto";
 
 /**
- * Local administration of catsyphon-ingest: what the `catsyphon-ingest` CLI
- * asks a running server to do when the server holds the embedded database.
- * Served only on a Unix socket inside DATA_DIR (file mode 0600), never on the
- * network port, so access is governed by file-system permissions.
+ * Administration of catsyphon-ingest: what the `catsyphon-ingest` CLI asks a
+ * running server to do. Served on a Unix socket inside DATA_DIR (file mode
+ * 0600) when the server holds the embedded database, and, with ADMIN_API=on,
+ * on the gRPC port to admin keys (cs_admin_…): there only the workspace and
+ * collector RPCs are served; the data-lifecycle ones answer UNIMPLEMENTED.
  */
 
 /** A workspace. Times are RFC 3339 strings. */
@@ -152,6 +154,201 @@ export interface UpdateCollectorRequest {
 /** The updated collector. */
 export interface UpdateCollectorResponse {
   collector?: Collector | undefined;
+}
+
+/** The workspace and its new retention. */
+export interface UpdateWorkspaceRequest {
+  workspace: string;
+  /** Keep sessions this long after their last activity. */
+  retentionMs?:
+    | bigint
+    | undefined;
+  /** Keep sessions forever (ignored when retention_ms is set). */
+  clearRetention: boolean;
+}
+
+/** The workspace's retention; absent means forever. */
+export interface UpdateWorkspaceResponse {
+  workspaceId: string;
+  slug: string;
+  retentionMs?: bigint | undefined;
+}
+
+/** One recorded ExportSessions / ExportSessionsStream call. */
+export interface BatchRecord {
+  id: string;
+  workspaceId: string;
+  workspaceSlug?: string | undefined;
+  collectorId: string;
+  collectorName?: string | undefined;
+  batchId: string;
+  method: string;
+  receivedAt: string;
+  durationMs: number;
+  requestBytes: bigint;
+  sessionsIn: number;
+  messagesIn: number;
+  created: number;
+  updated: number;
+  duplicate: number;
+  failed: number;
+  replayed: boolean;
+  grpcCode: string;
+  firstError?: string | undefined;
+}
+
+/** Filters; all optional. status is "failed", "ok" or empty. */
+export interface ListBatchesRequest {
+  workspace?: string | undefined;
+  collector?: string | undefined;
+  sinceMs?: bigint | undefined;
+  status: string;
+  limit: number;
+}
+
+/** The calls found. */
+export interface ListBatchesResponse {
+  batches: BatchRecord[];
+}
+
+/** The batch_id to look up. */
+export interface GetBatchRequest {
+  batchId: string;
+}
+
+/** Every recorded call with that batch_id. */
+export interface GetBatchResponse {
+  batches: BatchRecord[];
+}
+
+/** A stored session in a listing. */
+export interface SessionSummary {
+  id: string;
+  workspaceId: string;
+  workspaceSlug: string;
+  assistant: string;
+  sourceSessionId: string;
+  collectorId?: string | undefined;
+  collectorName?: string | undefined;
+  project?: string | undefined;
+  developer?: string | undefined;
+  threads: number;
+  messages: number;
+  startedAt: string;
+  lastActivityAt: string;
+}
+
+/** Filters; all optional. */
+export interface ListSessionsRequest {
+  workspace?: string | undefined;
+  collector?: string | undefined;
+  sinceMs?: bigint | undefined;
+  assistant?: number | undefined;
+  limit: number;
+}
+
+/** The sessions found. */
+export interface ListSessionsResponse {
+  sessions: SessionSummary[];
+}
+
+/** A catsyphon id, or a collector's session id that is unique. */
+export interface GetStoredSessionRequest {
+  id: string;
+}
+
+/** The session's summary and what GetSession returns for it. */
+export interface GetStoredSessionResponse {
+  summary?: SessionSummary | undefined;
+  session?: GetSessionResponse | undefined;
+}
+
+/** Rows deleted (or, on a dry run, that would be) per kind. */
+export interface DeletionCounts {
+  sessions: bigint;
+  threads: bigint;
+  messages: bigint;
+  filesTouched: bigint;
+  plans: bigint;
+  projects: bigint;
+  developers: bigint;
+  backingModels: bigint;
+  collectors: bigint;
+  workspaces: bigint;
+  idempotencyRecords: bigint;
+}
+
+/** What a deletion did. */
+export interface DeletionReport {
+  action: string;
+  dryRun: boolean;
+  target: { [key: string]: string };
+  counts?: DeletionCounts | undefined;
+}
+
+export interface DeletionReport_TargetEntry {
+  key: string;
+  value: string;
+}
+
+/** Sessions by catsyphon id; actor is who asked (for the audit entry). */
+export interface DeleteSessionsRequest {
+  sessionIds: string[];
+  dryRun: boolean;
+  actor: string;
+}
+
+/** What was deleted. */
+export interface DeleteSessionsResponse {
+  report?: DeletionReport | undefined;
+}
+
+/** The collector whose sessions to delete. */
+export interface PurgeCollectorRequest {
+  collectorId: string;
+  /** Delete the collector row too (it is otherwise kept, revoked). */
+  deleteCollector: boolean;
+  dryRun: boolean;
+  actor: string;
+}
+
+/** What was deleted. */
+export interface PurgeCollectorResponse {
+  report?: DeletionReport | undefined;
+}
+
+/** The developer (by email) whose sessions to delete. */
+export interface PurgeDeveloperRequest {
+  workspace: string;
+  email: string;
+  dryRun: boolean;
+  actor: string;
+}
+
+/** What was deleted. */
+export interface PurgeDeveloperResponse {
+  report?: DeletionReport | undefined;
+}
+
+/** The workspace to delete with all of its data. */
+export interface DeleteWorkspaceRequest {
+  workspace: string;
+  dryRun: boolean;
+  actor: string;
+}
+
+/** What was deleted. */
+export interface DeleteWorkspaceResponse {
+  report?: DeletionReport | undefined;
+}
+
+/** No parameters. */
+export interface SweepRetentionRequest {
+}
+
+/** What the sweep deleted. */
+export interface SweepRetentionResponse {
+  report?: DeletionReport | undefined;
 }
 
 function createBaseWorkspace(): Workspace {
@@ -1912,6 +2109,3082 @@ export const UpdateCollectorResponse: MessageFns<UpdateCollectorResponse> = {
   },
 };
 
+function createBaseUpdateWorkspaceRequest(): UpdateWorkspaceRequest {
+  return { workspace: "", retentionMs: undefined, clearRetention: false };
+}
+
+export const UpdateWorkspaceRequest: MessageFns<UpdateWorkspaceRequest> = {
+  encode(message: UpdateWorkspaceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workspace !== "") {
+      writer.uint32(10).string(message.workspace);
+    }
+    if (message.retentionMs !== undefined) {
+      if (BigInt.asIntN(64, message.retentionMs) !== message.retentionMs) {
+        throw new globalThis.Error("value provided for field message.retentionMs of type int64 too large");
+      }
+      writer.uint32(16).int64(message.retentionMs);
+    }
+    if (message.clearRetention !== false) {
+      writer.uint32(24).bool(message.clearRetention);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateWorkspaceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateWorkspaceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workspace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.retentionMs = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.clearRetention = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateWorkspaceRequest {
+    return {
+      workspace: isSet(object.workspace) ? globalThis.String(object.workspace) : "",
+      retentionMs: isSet(object.retentionMs)
+        ? BigInt(object.retentionMs)
+        : isSet(object.retention_ms)
+        ? BigInt(object.retention_ms)
+        : undefined,
+      clearRetention: isSet(object.clearRetention)
+        ? globalThis.Boolean(object.clearRetention)
+        : isSet(object.clear_retention)
+        ? globalThis.Boolean(object.clear_retention)
+        : false,
+    };
+  },
+
+  toJSON(message: UpdateWorkspaceRequest): unknown {
+    const obj: any = {};
+    if (message.workspace !== "") {
+      obj.workspace = message.workspace;
+    }
+    if (message.retentionMs !== undefined) {
+      obj.retentionMs = message.retentionMs.toString();
+    }
+    if (message.clearRetention !== false) {
+      obj.clearRetention = message.clearRetention;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateWorkspaceRequest>): UpdateWorkspaceRequest {
+    return UpdateWorkspaceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateWorkspaceRequest>): UpdateWorkspaceRequest {
+    const message = createBaseUpdateWorkspaceRequest();
+    message.workspace = object.workspace ?? "";
+    message.retentionMs = (object.retentionMs !== undefined && object.retentionMs !== null)
+      ? BigInt(object.retentionMs)
+      : undefined;
+    message.clearRetention = object.clearRetention ?? false;
+    return message;
+  },
+};
+
+function createBaseUpdateWorkspaceResponse(): UpdateWorkspaceResponse {
+  return { workspaceId: "", slug: "", retentionMs: undefined };
+}
+
+export const UpdateWorkspaceResponse: MessageFns<UpdateWorkspaceResponse> = {
+  encode(message: UpdateWorkspaceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workspaceId !== "") {
+      writer.uint32(10).string(message.workspaceId);
+    }
+    if (message.slug !== "") {
+      writer.uint32(18).string(message.slug);
+    }
+    if (message.retentionMs !== undefined) {
+      if (BigInt.asIntN(64, message.retentionMs) !== message.retentionMs) {
+        throw new globalThis.Error("value provided for field message.retentionMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.retentionMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateWorkspaceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateWorkspaceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workspaceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.slug = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.retentionMs = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateWorkspaceResponse {
+    return {
+      workspaceId: isSet(object.workspaceId)
+        ? globalThis.String(object.workspaceId)
+        : isSet(object.workspace_id)
+        ? globalThis.String(object.workspace_id)
+        : "",
+      slug: isSet(object.slug) ? globalThis.String(object.slug) : "",
+      retentionMs: isSet(object.retentionMs)
+        ? BigInt(object.retentionMs)
+        : isSet(object.retention_ms)
+        ? BigInt(object.retention_ms)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateWorkspaceResponse): unknown {
+    const obj: any = {};
+    if (message.workspaceId !== "") {
+      obj.workspaceId = message.workspaceId;
+    }
+    if (message.slug !== "") {
+      obj.slug = message.slug;
+    }
+    if (message.retentionMs !== undefined) {
+      obj.retentionMs = message.retentionMs.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateWorkspaceResponse>): UpdateWorkspaceResponse {
+    return UpdateWorkspaceResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateWorkspaceResponse>): UpdateWorkspaceResponse {
+    const message = createBaseUpdateWorkspaceResponse();
+    message.workspaceId = object.workspaceId ?? "";
+    message.slug = object.slug ?? "";
+    message.retentionMs = (object.retentionMs !== undefined && object.retentionMs !== null)
+      ? BigInt(object.retentionMs)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBatchRecord(): BatchRecord {
+  return {
+    id: "",
+    workspaceId: "",
+    workspaceSlug: undefined,
+    collectorId: "",
+    collectorName: undefined,
+    batchId: "",
+    method: "",
+    receivedAt: "",
+    durationMs: 0,
+    requestBytes: 0n,
+    sessionsIn: 0,
+    messagesIn: 0,
+    created: 0,
+    updated: 0,
+    duplicate: 0,
+    failed: 0,
+    replayed: false,
+    grpcCode: "",
+    firstError: undefined,
+  };
+}
+
+export const BatchRecord: MessageFns<BatchRecord> = {
+  encode(message: BatchRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.workspaceId !== "") {
+      writer.uint32(18).string(message.workspaceId);
+    }
+    if (message.workspaceSlug !== undefined) {
+      writer.uint32(26).string(message.workspaceSlug);
+    }
+    if (message.collectorId !== "") {
+      writer.uint32(34).string(message.collectorId);
+    }
+    if (message.collectorName !== undefined) {
+      writer.uint32(42).string(message.collectorName);
+    }
+    if (message.batchId !== "") {
+      writer.uint32(50).string(message.batchId);
+    }
+    if (message.method !== "") {
+      writer.uint32(58).string(message.method);
+    }
+    if (message.receivedAt !== "") {
+      writer.uint32(66).string(message.receivedAt);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(73).double(message.durationMs);
+    }
+    if (message.requestBytes !== 0n) {
+      if (BigInt.asIntN(64, message.requestBytes) !== message.requestBytes) {
+        throw new globalThis.Error("value provided for field message.requestBytes of type int64 too large");
+      }
+      writer.uint32(80).int64(message.requestBytes);
+    }
+    if (message.sessionsIn !== 0) {
+      writer.uint32(88).int32(message.sessionsIn);
+    }
+    if (message.messagesIn !== 0) {
+      writer.uint32(96).int32(message.messagesIn);
+    }
+    if (message.created !== 0) {
+      writer.uint32(104).int32(message.created);
+    }
+    if (message.updated !== 0) {
+      writer.uint32(112).int32(message.updated);
+    }
+    if (message.duplicate !== 0) {
+      writer.uint32(120).int32(message.duplicate);
+    }
+    if (message.failed !== 0) {
+      writer.uint32(128).int32(message.failed);
+    }
+    if (message.replayed !== false) {
+      writer.uint32(136).bool(message.replayed);
+    }
+    if (message.grpcCode !== "") {
+      writer.uint32(146).string(message.grpcCode);
+    }
+    if (message.firstError !== undefined) {
+      writer.uint32(154).string(message.firstError);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workspaceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.workspaceSlug = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.collectorId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.collectorName = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.batchId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.receivedAt = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.durationMs = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.requestBytes = reader.int64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.sessionsIn = reader.int32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.messagesIn = reader.int32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.created = reader.int32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.updated = reader.int32();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.duplicate = reader.int32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.failed = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.replayed = reader.bool();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.grpcCode = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.firstError = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchRecord {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      workspaceId: isSet(object.workspaceId)
+        ? globalThis.String(object.workspaceId)
+        : isSet(object.workspace_id)
+        ? globalThis.String(object.workspace_id)
+        : "",
+      workspaceSlug: isSet(object.workspaceSlug)
+        ? globalThis.String(object.workspaceSlug)
+        : isSet(object.workspace_slug)
+        ? globalThis.String(object.workspace_slug)
+        : undefined,
+      collectorId: isSet(object.collectorId)
+        ? globalThis.String(object.collectorId)
+        : isSet(object.collector_id)
+        ? globalThis.String(object.collector_id)
+        : "",
+      collectorName: isSet(object.collectorName)
+        ? globalThis.String(object.collectorName)
+        : isSet(object.collector_name)
+        ? globalThis.String(object.collector_name)
+        : undefined,
+      batchId: isSet(object.batchId)
+        ? globalThis.String(object.batchId)
+        : isSet(object.batch_id)
+        ? globalThis.String(object.batch_id)
+        : "",
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      receivedAt: isSet(object.receivedAt)
+        ? globalThis.String(object.receivedAt)
+        : isSet(object.received_at)
+        ? globalThis.String(object.received_at)
+        : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      requestBytes: isSet(object.requestBytes)
+        ? BigInt(object.requestBytes)
+        : isSet(object.request_bytes)
+        ? BigInt(object.request_bytes)
+        : 0n,
+      sessionsIn: isSet(object.sessionsIn)
+        ? globalThis.Number(object.sessionsIn)
+        : isSet(object.sessions_in)
+        ? globalThis.Number(object.sessions_in)
+        : 0,
+      messagesIn: isSet(object.messagesIn)
+        ? globalThis.Number(object.messagesIn)
+        : isSet(object.messages_in)
+        ? globalThis.Number(object.messages_in)
+        : 0,
+      created: isSet(object.created) ? globalThis.Number(object.created) : 0,
+      updated: isSet(object.updated) ? globalThis.Number(object.updated) : 0,
+      duplicate: isSet(object.duplicate) ? globalThis.Number(object.duplicate) : 0,
+      failed: isSet(object.failed) ? globalThis.Number(object.failed) : 0,
+      replayed: isSet(object.replayed) ? globalThis.Boolean(object.replayed) : false,
+      grpcCode: isSet(object.grpcCode)
+        ? globalThis.String(object.grpcCode)
+        : isSet(object.grpc_code)
+        ? globalThis.String(object.grpc_code)
+        : "",
+      firstError: isSet(object.firstError)
+        ? globalThis.String(object.firstError)
+        : isSet(object.first_error)
+        ? globalThis.String(object.first_error)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BatchRecord): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.workspaceId !== "") {
+      obj.workspaceId = message.workspaceId;
+    }
+    if (message.workspaceSlug !== undefined) {
+      obj.workspaceSlug = message.workspaceSlug;
+    }
+    if (message.collectorId !== "") {
+      obj.collectorId = message.collectorId;
+    }
+    if (message.collectorName !== undefined) {
+      obj.collectorName = message.collectorName;
+    }
+    if (message.batchId !== "") {
+      obj.batchId = message.batchId;
+    }
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.receivedAt !== "") {
+      obj.receivedAt = message.receivedAt;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = floatToJson(message.durationMs);
+    }
+    if (message.requestBytes !== 0n) {
+      obj.requestBytes = message.requestBytes.toString();
+    }
+    if (message.sessionsIn !== 0) {
+      obj.sessionsIn = Math.round(message.sessionsIn);
+    }
+    if (message.messagesIn !== 0) {
+      obj.messagesIn = Math.round(message.messagesIn);
+    }
+    if (message.created !== 0) {
+      obj.created = Math.round(message.created);
+    }
+    if (message.updated !== 0) {
+      obj.updated = Math.round(message.updated);
+    }
+    if (message.duplicate !== 0) {
+      obj.duplicate = Math.round(message.duplicate);
+    }
+    if (message.failed !== 0) {
+      obj.failed = Math.round(message.failed);
+    }
+    if (message.replayed !== false) {
+      obj.replayed = message.replayed;
+    }
+    if (message.grpcCode !== "") {
+      obj.grpcCode = message.grpcCode;
+    }
+    if (message.firstError !== undefined) {
+      obj.firstError = message.firstError;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchRecord>): BatchRecord {
+    return BatchRecord.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchRecord>): BatchRecord {
+    const message = createBaseBatchRecord();
+    message.id = object.id ?? "";
+    message.workspaceId = object.workspaceId ?? "";
+    message.workspaceSlug = object.workspaceSlug ?? undefined;
+    message.collectorId = object.collectorId ?? "";
+    message.collectorName = object.collectorName ?? undefined;
+    message.batchId = object.batchId ?? "";
+    message.method = object.method ?? "";
+    message.receivedAt = object.receivedAt ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.requestBytes = (object.requestBytes !== undefined && object.requestBytes !== null)
+      ? BigInt(object.requestBytes)
+      : 0n;
+    message.sessionsIn = object.sessionsIn ?? 0;
+    message.messagesIn = object.messagesIn ?? 0;
+    message.created = object.created ?? 0;
+    message.updated = object.updated ?? 0;
+    message.duplicate = object.duplicate ?? 0;
+    message.failed = object.failed ?? 0;
+    message.replayed = object.replayed ?? false;
+    message.grpcCode = object.grpcCode ?? "";
+    message.firstError = object.firstError ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListBatchesRequest(): ListBatchesRequest {
+  return { workspace: undefined, collector: undefined, sinceMs: undefined, status: "", limit: 0 };
+}
+
+export const ListBatchesRequest: MessageFns<ListBatchesRequest> = {
+  encode(message: ListBatchesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workspace !== undefined) {
+      writer.uint32(10).string(message.workspace);
+    }
+    if (message.collector !== undefined) {
+      writer.uint32(18).string(message.collector);
+    }
+    if (message.sinceMs !== undefined) {
+      if (BigInt.asIntN(64, message.sinceMs) !== message.sinceMs) {
+        throw new globalThis.Error("value provided for field message.sinceMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.sinceMs);
+    }
+    if (message.status !== "") {
+      writer.uint32(34).string(message.status);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(40).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBatchesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBatchesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workspace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.collector = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sinceMs = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBatchesRequest {
+    return {
+      workspace: isSet(object.workspace) ? globalThis.String(object.workspace) : undefined,
+      collector: isSet(object.collector) ? globalThis.String(object.collector) : undefined,
+      sinceMs: isSet(object.sinceMs)
+        ? BigInt(object.sinceMs)
+        : isSet(object.since_ms)
+        ? BigInt(object.since_ms)
+        : undefined,
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ListBatchesRequest): unknown {
+    const obj: any = {};
+    if (message.workspace !== undefined) {
+      obj.workspace = message.workspace;
+    }
+    if (message.collector !== undefined) {
+      obj.collector = message.collector;
+    }
+    if (message.sinceMs !== undefined) {
+      obj.sinceMs = message.sinceMs.toString();
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBatchesRequest>): ListBatchesRequest {
+    return ListBatchesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBatchesRequest>): ListBatchesRequest {
+    const message = createBaseListBatchesRequest();
+    message.workspace = object.workspace ?? undefined;
+    message.collector = object.collector ?? undefined;
+    message.sinceMs = (object.sinceMs !== undefined && object.sinceMs !== null) ? BigInt(object.sinceMs) : undefined;
+    message.status = object.status ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListBatchesResponse(): ListBatchesResponse {
+  return { batches: [] };
+}
+
+export const ListBatchesResponse: MessageFns<ListBatchesResponse> = {
+  encode(message: ListBatchesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.batches) {
+      BatchRecord.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBatchesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBatchesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.batches.push(BatchRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBatchesResponse {
+    return {
+      batches: globalThis.Array.isArray(object?.batches) ? object.batches.map((e: any) => BatchRecord.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListBatchesResponse): unknown {
+    const obj: any = {};
+    if (message.batches?.length) {
+      obj.batches = message.batches.map((e) => BatchRecord.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBatchesResponse>): ListBatchesResponse {
+    return ListBatchesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBatchesResponse>): ListBatchesResponse {
+    const message = createBaseListBatchesResponse();
+    message.batches = object.batches?.map((e) => BatchRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetBatchRequest(): GetBatchRequest {
+  return { batchId: "" };
+}
+
+export const GetBatchRequest: MessageFns<GetBatchRequest> = {
+  encode(message: GetBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.batchId !== "") {
+      writer.uint32(10).string(message.batchId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.batchId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetBatchRequest {
+    return {
+      batchId: isSet(object.batchId)
+        ? globalThis.String(object.batchId)
+        : isSet(object.batch_id)
+        ? globalThis.String(object.batch_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetBatchRequest): unknown {
+    const obj: any = {};
+    if (message.batchId !== "") {
+      obj.batchId = message.batchId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetBatchRequest>): GetBatchRequest {
+    return GetBatchRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetBatchRequest>): GetBatchRequest {
+    const message = createBaseGetBatchRequest();
+    message.batchId = object.batchId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetBatchResponse(): GetBatchResponse {
+  return { batches: [] };
+}
+
+export const GetBatchResponse: MessageFns<GetBatchResponse> = {
+  encode(message: GetBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.batches) {
+      BatchRecord.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.batches.push(BatchRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetBatchResponse {
+    return {
+      batches: globalThis.Array.isArray(object?.batches) ? object.batches.map((e: any) => BatchRecord.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetBatchResponse): unknown {
+    const obj: any = {};
+    if (message.batches?.length) {
+      obj.batches = message.batches.map((e) => BatchRecord.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetBatchResponse>): GetBatchResponse {
+    return GetBatchResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetBatchResponse>): GetBatchResponse {
+    const message = createBaseGetBatchResponse();
+    message.batches = object.batches?.map((e) => BatchRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSessionSummary(): SessionSummary {
+  return {
+    id: "",
+    workspaceId: "",
+    workspaceSlug: "",
+    assistant: "",
+    sourceSessionId: "",
+    collectorId: undefined,
+    collectorName: undefined,
+    project: undefined,
+    developer: undefined,
+    threads: 0,
+    messages: 0,
+    startedAt: "",
+    lastActivityAt: "",
+  };
+}
+
+export const SessionSummary: MessageFns<SessionSummary> = {
+  encode(message: SessionSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.workspaceId !== "") {
+      writer.uint32(18).string(message.workspaceId);
+    }
+    if (message.workspaceSlug !== "") {
+      writer.uint32(26).string(message.workspaceSlug);
+    }
+    if (message.assistant !== "") {
+      writer.uint32(34).string(message.assistant);
+    }
+    if (message.sourceSessionId !== "") {
+      writer.uint32(42).string(message.sourceSessionId);
+    }
+    if (message.collectorId !== undefined) {
+      writer.uint32(50).string(message.collectorId);
+    }
+    if (message.collectorName !== undefined) {
+      writer.uint32(58).string(message.collectorName);
+    }
+    if (message.project !== undefined) {
+      writer.uint32(66).string(message.project);
+    }
+    if (message.developer !== undefined) {
+      writer.uint32(74).string(message.developer);
+    }
+    if (message.threads !== 0) {
+      writer.uint32(80).int32(message.threads);
+    }
+    if (message.messages !== 0) {
+      writer.uint32(88).int32(message.messages);
+    }
+    if (message.startedAt !== "") {
+      writer.uint32(98).string(message.startedAt);
+    }
+    if (message.lastActivityAt !== "") {
+      writer.uint32(106).string(message.lastActivityAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workspaceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.workspaceSlug = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.assistant = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sourceSessionId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.collectorId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.collectorName = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.project = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.developer = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.threads = reader.int32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.messages = reader.int32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.startedAt = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.lastActivityAt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionSummary {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      workspaceId: isSet(object.workspaceId)
+        ? globalThis.String(object.workspaceId)
+        : isSet(object.workspace_id)
+        ? globalThis.String(object.workspace_id)
+        : "",
+      workspaceSlug: isSet(object.workspaceSlug)
+        ? globalThis.String(object.workspaceSlug)
+        : isSet(object.workspace_slug)
+        ? globalThis.String(object.workspace_slug)
+        : "",
+      assistant: isSet(object.assistant) ? globalThis.String(object.assistant) : "",
+      sourceSessionId: isSet(object.sourceSessionId)
+        ? globalThis.String(object.sourceSessionId)
+        : isSet(object.source_session_id)
+        ? globalThis.String(object.source_session_id)
+        : "",
+      collectorId: isSet(object.collectorId)
+        ? globalThis.String(object.collectorId)
+        : isSet(object.collector_id)
+        ? globalThis.String(object.collector_id)
+        : undefined,
+      collectorName: isSet(object.collectorName)
+        ? globalThis.String(object.collectorName)
+        : isSet(object.collector_name)
+        ? globalThis.String(object.collector_name)
+        : undefined,
+      project: isSet(object.project) ? globalThis.String(object.project) : undefined,
+      developer: isSet(object.developer) ? globalThis.String(object.developer) : undefined,
+      threads: isSet(object.threads) ? globalThis.Number(object.threads) : 0,
+      messages: isSet(object.messages) ? globalThis.Number(object.messages) : 0,
+      startedAt: isSet(object.startedAt)
+        ? globalThis.String(object.startedAt)
+        : isSet(object.started_at)
+        ? globalThis.String(object.started_at)
+        : "",
+      lastActivityAt: isSet(object.lastActivityAt)
+        ? globalThis.String(object.lastActivityAt)
+        : isSet(object.last_activity_at)
+        ? globalThis.String(object.last_activity_at)
+        : "",
+    };
+  },
+
+  toJSON(message: SessionSummary): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.workspaceId !== "") {
+      obj.workspaceId = message.workspaceId;
+    }
+    if (message.workspaceSlug !== "") {
+      obj.workspaceSlug = message.workspaceSlug;
+    }
+    if (message.assistant !== "") {
+      obj.assistant = message.assistant;
+    }
+    if (message.sourceSessionId !== "") {
+      obj.sourceSessionId = message.sourceSessionId;
+    }
+    if (message.collectorId !== undefined) {
+      obj.collectorId = message.collectorId;
+    }
+    if (message.collectorName !== undefined) {
+      obj.collectorName = message.collectorName;
+    }
+    if (message.project !== undefined) {
+      obj.project = message.project;
+    }
+    if (message.developer !== undefined) {
+      obj.developer = message.developer;
+    }
+    if (message.threads !== 0) {
+      obj.threads = Math.round(message.threads);
+    }
+    if (message.messages !== 0) {
+      obj.messages = Math.round(message.messages);
+    }
+    if (message.startedAt !== "") {
+      obj.startedAt = message.startedAt;
+    }
+    if (message.lastActivityAt !== "") {
+      obj.lastActivityAt = message.lastActivityAt;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionSummary>): SessionSummary {
+    return SessionSummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionSummary>): SessionSummary {
+    const message = createBaseSessionSummary();
+    message.id = object.id ?? "";
+    message.workspaceId = object.workspaceId ?? "";
+    message.workspaceSlug = object.workspaceSlug ?? "";
+    message.assistant = object.assistant ?? "";
+    message.sourceSessionId = object.sourceSessionId ?? "";
+    message.collectorId = object.collectorId ?? undefined;
+    message.collectorName = object.collectorName ?? undefined;
+    message.project = object.project ?? undefined;
+    message.developer = object.developer ?? undefined;
+    message.threads = object.threads ?? 0;
+    message.messages = object.messages ?? 0;
+    message.startedAt = object.startedAt ?? "";
+    message.lastActivityAt = object.lastActivityAt ?? "";
+    return message;
+  },
+};
+
+function createBaseListSessionsRequest(): ListSessionsRequest {
+  return { workspace: undefined, collector: undefined, sinceMs: undefined, assistant: undefined, limit: 0 };
+}
+
+export const ListSessionsRequest: MessageFns<ListSessionsRequest> = {
+  encode(message: ListSessionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workspace !== undefined) {
+      writer.uint32(10).string(message.workspace);
+    }
+    if (message.collector !== undefined) {
+      writer.uint32(18).string(message.collector);
+    }
+    if (message.sinceMs !== undefined) {
+      if (BigInt.asIntN(64, message.sinceMs) !== message.sinceMs) {
+        throw new globalThis.Error("value provided for field message.sinceMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.sinceMs);
+    }
+    if (message.assistant !== undefined) {
+      writer.uint32(32).int32(message.assistant);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(40).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSessionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSessionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workspace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.collector = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sinceMs = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.assistant = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSessionsRequest {
+    return {
+      workspace: isSet(object.workspace) ? globalThis.String(object.workspace) : undefined,
+      collector: isSet(object.collector) ? globalThis.String(object.collector) : undefined,
+      sinceMs: isSet(object.sinceMs)
+        ? BigInt(object.sinceMs)
+        : isSet(object.since_ms)
+        ? BigInt(object.since_ms)
+        : undefined,
+      assistant: isSet(object.assistant) ? globalThis.Number(object.assistant) : undefined,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ListSessionsRequest): unknown {
+    const obj: any = {};
+    if (message.workspace !== undefined) {
+      obj.workspace = message.workspace;
+    }
+    if (message.collector !== undefined) {
+      obj.collector = message.collector;
+    }
+    if (message.sinceMs !== undefined) {
+      obj.sinceMs = message.sinceMs.toString();
+    }
+    if (message.assistant !== undefined) {
+      obj.assistant = Math.round(message.assistant);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSessionsRequest>): ListSessionsRequest {
+    return ListSessionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListSessionsRequest>): ListSessionsRequest {
+    const message = createBaseListSessionsRequest();
+    message.workspace = object.workspace ?? undefined;
+    message.collector = object.collector ?? undefined;
+    message.sinceMs = (object.sinceMs !== undefined && object.sinceMs !== null) ? BigInt(object.sinceMs) : undefined;
+    message.assistant = object.assistant ?? undefined;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListSessionsResponse(): ListSessionsResponse {
+  return { sessions: [] };
+}
+
+export const ListSessionsResponse: MessageFns<ListSessionsResponse> = {
+  encode(message: ListSessionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.sessions) {
+      SessionSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSessionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSessionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessions.push(SessionSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSessionsResponse {
+    return {
+      sessions: globalThis.Array.isArray(object?.sessions)
+        ? object.sessions.map((e: any) => SessionSummary.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListSessionsResponse): unknown {
+    const obj: any = {};
+    if (message.sessions?.length) {
+      obj.sessions = message.sessions.map((e) => SessionSummary.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSessionsResponse>): ListSessionsResponse {
+    return ListSessionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListSessionsResponse>): ListSessionsResponse {
+    const message = createBaseListSessionsResponse();
+    message.sessions = object.sessions?.map((e) => SessionSummary.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetStoredSessionRequest(): GetStoredSessionRequest {
+  return { id: "" };
+}
+
+export const GetStoredSessionRequest: MessageFns<GetStoredSessionRequest> = {
+  encode(message: GetStoredSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStoredSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStoredSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStoredSessionRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: GetStoredSessionRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetStoredSessionRequest>): GetStoredSessionRequest {
+    return GetStoredSessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetStoredSessionRequest>): GetStoredSessionRequest {
+    const message = createBaseGetStoredSessionRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseGetStoredSessionResponse(): GetStoredSessionResponse {
+  return { summary: undefined, session: undefined };
+}
+
+export const GetStoredSessionResponse: MessageFns<GetStoredSessionResponse> = {
+  encode(message: GetStoredSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.summary !== undefined) {
+      SessionSummary.encode(message.summary, writer.uint32(10).fork()).join();
+    }
+    if (message.session !== undefined) {
+      GetSessionResponse.encode(message.session, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStoredSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStoredSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.summary = SessionSummary.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.session = GetSessionResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStoredSessionResponse {
+    return {
+      summary: isSet(object.summary) ? SessionSummary.fromJSON(object.summary) : undefined,
+      session: isSet(object.session) ? GetSessionResponse.fromJSON(object.session) : undefined,
+    };
+  },
+
+  toJSON(message: GetStoredSessionResponse): unknown {
+    const obj: any = {};
+    if (message.summary !== undefined) {
+      obj.summary = SessionSummary.toJSON(message.summary);
+    }
+    if (message.session !== undefined) {
+      obj.session = GetSessionResponse.toJSON(message.session);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetStoredSessionResponse>): GetStoredSessionResponse {
+    return GetStoredSessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetStoredSessionResponse>): GetStoredSessionResponse {
+    const message = createBaseGetStoredSessionResponse();
+    message.summary = (object.summary !== undefined && object.summary !== null)
+      ? SessionSummary.fromPartial(object.summary)
+      : undefined;
+    message.session = (object.session !== undefined && object.session !== null)
+      ? GetSessionResponse.fromPartial(object.session)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeletionCounts(): DeletionCounts {
+  return {
+    sessions: 0n,
+    threads: 0n,
+    messages: 0n,
+    filesTouched: 0n,
+    plans: 0n,
+    projects: 0n,
+    developers: 0n,
+    backingModels: 0n,
+    collectors: 0n,
+    workspaces: 0n,
+    idempotencyRecords: 0n,
+  };
+}
+
+export const DeletionCounts: MessageFns<DeletionCounts> = {
+  encode(message: DeletionCounts, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessions !== 0n) {
+      if (BigInt.asIntN(64, message.sessions) !== message.sessions) {
+        throw new globalThis.Error("value provided for field message.sessions of type int64 too large");
+      }
+      writer.uint32(8).int64(message.sessions);
+    }
+    if (message.threads !== 0n) {
+      if (BigInt.asIntN(64, message.threads) !== message.threads) {
+        throw new globalThis.Error("value provided for field message.threads of type int64 too large");
+      }
+      writer.uint32(16).int64(message.threads);
+    }
+    if (message.messages !== 0n) {
+      if (BigInt.asIntN(64, message.messages) !== message.messages) {
+        throw new globalThis.Error("value provided for field message.messages of type int64 too large");
+      }
+      writer.uint32(24).int64(message.messages);
+    }
+    if (message.filesTouched !== 0n) {
+      if (BigInt.asIntN(64, message.filesTouched) !== message.filesTouched) {
+        throw new globalThis.Error("value provided for field message.filesTouched of type int64 too large");
+      }
+      writer.uint32(32).int64(message.filesTouched);
+    }
+    if (message.plans !== 0n) {
+      if (BigInt.asIntN(64, message.plans) !== message.plans) {
+        throw new globalThis.Error("value provided for field message.plans of type int64 too large");
+      }
+      writer.uint32(40).int64(message.plans);
+    }
+    if (message.projects !== 0n) {
+      if (BigInt.asIntN(64, message.projects) !== message.projects) {
+        throw new globalThis.Error("value provided for field message.projects of type int64 too large");
+      }
+      writer.uint32(48).int64(message.projects);
+    }
+    if (message.developers !== 0n) {
+      if (BigInt.asIntN(64, message.developers) !== message.developers) {
+        throw new globalThis.Error("value provided for field message.developers of type int64 too large");
+      }
+      writer.uint32(56).int64(message.developers);
+    }
+    if (message.backingModels !== 0n) {
+      if (BigInt.asIntN(64, message.backingModels) !== message.backingModels) {
+        throw new globalThis.Error("value provided for field message.backingModels of type int64 too large");
+      }
+      writer.uint32(64).int64(message.backingModels);
+    }
+    if (message.collectors !== 0n) {
+      if (BigInt.asIntN(64, message.collectors) !== message.collectors) {
+        throw new globalThis.Error("value provided for field message.collectors of type int64 too large");
+      }
+      writer.uint32(72).int64(message.collectors);
+    }
+    if (message.workspaces !== 0n) {
+      if (BigInt.asIntN(64, message.workspaces) !== message.workspaces) {
+        throw new globalThis.Error("value provided for field message.workspaces of type int64 too large");
+      }
+      writer.uint32(80).int64(message.workspaces);
+    }
+    if (message.idempotencyRecords !== 0n) {
+      if (BigInt.asIntN(64, message.idempotencyRecords) !== message.idempotencyRecords) {
+        throw new globalThis.Error("value provided for field message.idempotencyRecords of type int64 too large");
+      }
+      writer.uint32(88).int64(message.idempotencyRecords);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletionCounts {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletionCounts();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sessions = reader.int64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.threads = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.messages = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.filesTouched = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.plans = reader.int64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.projects = reader.int64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.developers = reader.int64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.backingModels = reader.int64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.collectors = reader.int64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.workspaces = reader.int64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.idempotencyRecords = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletionCounts {
+    return {
+      sessions: isSet(object.sessions) ? BigInt(object.sessions) : 0n,
+      threads: isSet(object.threads) ? BigInt(object.threads) : 0n,
+      messages: isSet(object.messages) ? BigInt(object.messages) : 0n,
+      filesTouched: isSet(object.filesTouched)
+        ? BigInt(object.filesTouched)
+        : isSet(object.files_touched)
+        ? BigInt(object.files_touched)
+        : 0n,
+      plans: isSet(object.plans) ? BigInt(object.plans) : 0n,
+      projects: isSet(object.projects) ? BigInt(object.projects) : 0n,
+      developers: isSet(object.developers) ? BigInt(object.developers) : 0n,
+      backingModels: isSet(object.backingModels)
+        ? BigInt(object.backingModels)
+        : isSet(object.backing_models)
+        ? BigInt(object.backing_models)
+        : 0n,
+      collectors: isSet(object.collectors) ? BigInt(object.collectors) : 0n,
+      workspaces: isSet(object.workspaces) ? BigInt(object.workspaces) : 0n,
+      idempotencyRecords: isSet(object.idempotencyRecords)
+        ? BigInt(object.idempotencyRecords)
+        : isSet(object.idempotency_records)
+        ? BigInt(object.idempotency_records)
+        : 0n,
+    };
+  },
+
+  toJSON(message: DeletionCounts): unknown {
+    const obj: any = {};
+    if (message.sessions !== 0n) {
+      obj.sessions = message.sessions.toString();
+    }
+    if (message.threads !== 0n) {
+      obj.threads = message.threads.toString();
+    }
+    if (message.messages !== 0n) {
+      obj.messages = message.messages.toString();
+    }
+    if (message.filesTouched !== 0n) {
+      obj.filesTouched = message.filesTouched.toString();
+    }
+    if (message.plans !== 0n) {
+      obj.plans = message.plans.toString();
+    }
+    if (message.projects !== 0n) {
+      obj.projects = message.projects.toString();
+    }
+    if (message.developers !== 0n) {
+      obj.developers = message.developers.toString();
+    }
+    if (message.backingModels !== 0n) {
+      obj.backingModels = message.backingModels.toString();
+    }
+    if (message.collectors !== 0n) {
+      obj.collectors = message.collectors.toString();
+    }
+    if (message.workspaces !== 0n) {
+      obj.workspaces = message.workspaces.toString();
+    }
+    if (message.idempotencyRecords !== 0n) {
+      obj.idempotencyRecords = message.idempotencyRecords.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeletionCounts>): DeletionCounts {
+    return DeletionCounts.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeletionCounts>): DeletionCounts {
+    const message = createBaseDeletionCounts();
+    message.sessions = (object.sessions !== undefined && object.sessions !== null) ? BigInt(object.sessions) : 0n;
+    message.threads = (object.threads !== undefined && object.threads !== null) ? BigInt(object.threads) : 0n;
+    message.messages = (object.messages !== undefined && object.messages !== null) ? BigInt(object.messages) : 0n;
+    message.filesTouched = (object.filesTouched !== undefined && object.filesTouched !== null)
+      ? BigInt(object.filesTouched)
+      : 0n;
+    message.plans = (object.plans !== undefined && object.plans !== null) ? BigInt(object.plans) : 0n;
+    message.projects = (object.projects !== undefined && object.projects !== null) ? BigInt(object.projects) : 0n;
+    message.developers = (object.developers !== undefined && object.developers !== null)
+      ? BigInt(object.developers)
+      : 0n;
+    message.backingModels = (object.backingModels !== undefined && object.backingModels !== null)
+      ? BigInt(object.backingModels)
+      : 0n;
+    message.collectors = (object.collectors !== undefined && object.collectors !== null)
+      ? BigInt(object.collectors)
+      : 0n;
+    message.workspaces = (object.workspaces !== undefined && object.workspaces !== null)
+      ? BigInt(object.workspaces)
+      : 0n;
+    message.idempotencyRecords = (object.idempotencyRecords !== undefined && object.idempotencyRecords !== null)
+      ? BigInt(object.idempotencyRecords)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseDeletionReport(): DeletionReport {
+  return { action: "", dryRun: false, target: {}, counts: undefined };
+}
+
+export const DeletionReport: MessageFns<DeletionReport> = {
+  encode(message: DeletionReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== "") {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(16).bool(message.dryRun);
+    }
+    globalThis.Object.entries(message.target).forEach(([key, value]: [string, string]) => {
+      DeletionReport_TargetEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    if (message.counts !== undefined) {
+      DeletionCounts.encode(message.counts, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletionReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletionReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = DeletionReport_TargetEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.target[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.counts = DeletionCounts.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletionReport {
+    return {
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      target: isObject(object.target)
+        ? (globalThis.Object.entries(object.target) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      counts: isSet(object.counts) ? DeletionCounts.fromJSON(object.counts) : undefined,
+    };
+  },
+
+  toJSON(message: DeletionReport): unknown {
+    const obj: any = {};
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.target) {
+      const entries = globalThis.Object.entries(message.target) as [string, string][];
+      if (entries.length > 0) {
+        obj.target = {};
+        entries.forEach(([k, v]) => {
+          obj.target[k] = v;
+        });
+      }
+    }
+    if (message.counts !== undefined) {
+      obj.counts = DeletionCounts.toJSON(message.counts);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeletionReport>): DeletionReport {
+    return DeletionReport.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeletionReport>): DeletionReport {
+    const message = createBaseDeletionReport();
+    message.action = object.action ?? "";
+    message.dryRun = object.dryRun ?? false;
+    message.target = (globalThis.Object.entries(object.target ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.counts = (object.counts !== undefined && object.counts !== null)
+      ? DeletionCounts.fromPartial(object.counts)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeletionReport_TargetEntry(): DeletionReport_TargetEntry {
+  return { key: "", value: "" };
+}
+
+export const DeletionReport_TargetEntry: MessageFns<DeletionReport_TargetEntry> = {
+  encode(message: DeletionReport_TargetEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletionReport_TargetEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletionReport_TargetEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletionReport_TargetEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: DeletionReport_TargetEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeletionReport_TargetEntry>): DeletionReport_TargetEntry {
+    return DeletionReport_TargetEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeletionReport_TargetEntry>): DeletionReport_TargetEntry {
+    const message = createBaseDeletionReport_TargetEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteSessionsRequest(): DeleteSessionsRequest {
+  return { sessionIds: [], dryRun: false, actor: "" };
+}
+
+export const DeleteSessionsRequest: MessageFns<DeleteSessionsRequest> = {
+  encode(message: DeleteSessionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.sessionIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(16).bool(message.dryRun);
+    }
+    if (message.actor !== "") {
+      writer.uint32(26).string(message.actor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteSessionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteSessionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteSessionsRequest {
+    return {
+      sessionIds: globalThis.Array.isArray(object?.sessionIds)
+        ? object.sessionIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.session_ids)
+        ? object.session_ids.map((e: any) => globalThis.String(e))
+        : [],
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+    };
+  },
+
+  toJSON(message: DeleteSessionsRequest): unknown {
+    const obj: any = {};
+    if (message.sessionIds?.length) {
+      obj.sessionIds = message.sessionIds;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteSessionsRequest>): DeleteSessionsRequest {
+    return DeleteSessionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteSessionsRequest>): DeleteSessionsRequest {
+    const message = createBaseDeleteSessionsRequest();
+    message.sessionIds = object.sessionIds?.map((e) => e) || [];
+    message.dryRun = object.dryRun ?? false;
+    message.actor = object.actor ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteSessionsResponse(): DeleteSessionsResponse {
+  return { report: undefined };
+}
+
+export const DeleteSessionsResponse: MessageFns<DeleteSessionsResponse> = {
+  encode(message: DeleteSessionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.report !== undefined) {
+      DeletionReport.encode(message.report, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteSessionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteSessionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.report = DeletionReport.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteSessionsResponse {
+    return { report: isSet(object.report) ? DeletionReport.fromJSON(object.report) : undefined };
+  },
+
+  toJSON(message: DeleteSessionsResponse): unknown {
+    const obj: any = {};
+    if (message.report !== undefined) {
+      obj.report = DeletionReport.toJSON(message.report);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteSessionsResponse>): DeleteSessionsResponse {
+    return DeleteSessionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteSessionsResponse>): DeleteSessionsResponse {
+    const message = createBaseDeleteSessionsResponse();
+    message.report = (object.report !== undefined && object.report !== null)
+      ? DeletionReport.fromPartial(object.report)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePurgeCollectorRequest(): PurgeCollectorRequest {
+  return { collectorId: "", deleteCollector: false, dryRun: false, actor: "" };
+}
+
+export const PurgeCollectorRequest: MessageFns<PurgeCollectorRequest> = {
+  encode(message: PurgeCollectorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.collectorId !== "") {
+      writer.uint32(10).string(message.collectorId);
+    }
+    if (message.deleteCollector !== false) {
+      writer.uint32(16).bool(message.deleteCollector);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(24).bool(message.dryRun);
+    }
+    if (message.actor !== "") {
+      writer.uint32(34).string(message.actor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PurgeCollectorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePurgeCollectorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.collectorId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.deleteCollector = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PurgeCollectorRequest {
+    return {
+      collectorId: isSet(object.collectorId)
+        ? globalThis.String(object.collectorId)
+        : isSet(object.collector_id)
+        ? globalThis.String(object.collector_id)
+        : "",
+      deleteCollector: isSet(object.deleteCollector)
+        ? globalThis.Boolean(object.deleteCollector)
+        : isSet(object.delete_collector)
+        ? globalThis.Boolean(object.delete_collector)
+        : false,
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+    };
+  },
+
+  toJSON(message: PurgeCollectorRequest): unknown {
+    const obj: any = {};
+    if (message.collectorId !== "") {
+      obj.collectorId = message.collectorId;
+    }
+    if (message.deleteCollector !== false) {
+      obj.deleteCollector = message.deleteCollector;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PurgeCollectorRequest>): PurgeCollectorRequest {
+    return PurgeCollectorRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PurgeCollectorRequest>): PurgeCollectorRequest {
+    const message = createBasePurgeCollectorRequest();
+    message.collectorId = object.collectorId ?? "";
+    message.deleteCollector = object.deleteCollector ?? false;
+    message.dryRun = object.dryRun ?? false;
+    message.actor = object.actor ?? "";
+    return message;
+  },
+};
+
+function createBasePurgeCollectorResponse(): PurgeCollectorResponse {
+  return { report: undefined };
+}
+
+export const PurgeCollectorResponse: MessageFns<PurgeCollectorResponse> = {
+  encode(message: PurgeCollectorResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.report !== undefined) {
+      DeletionReport.encode(message.report, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PurgeCollectorResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePurgeCollectorResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.report = DeletionReport.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PurgeCollectorResponse {
+    return { report: isSet(object.report) ? DeletionReport.fromJSON(object.report) : undefined };
+  },
+
+  toJSON(message: PurgeCollectorResponse): unknown {
+    const obj: any = {};
+    if (message.report !== undefined) {
+      obj.report = DeletionReport.toJSON(message.report);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PurgeCollectorResponse>): PurgeCollectorResponse {
+    return PurgeCollectorResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PurgeCollectorResponse>): PurgeCollectorResponse {
+    const message = createBasePurgeCollectorResponse();
+    message.report = (object.report !== undefined && object.report !== null)
+      ? DeletionReport.fromPartial(object.report)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePurgeDeveloperRequest(): PurgeDeveloperRequest {
+  return { workspace: "", email: "", dryRun: false, actor: "" };
+}
+
+export const PurgeDeveloperRequest: MessageFns<PurgeDeveloperRequest> = {
+  encode(message: PurgeDeveloperRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workspace !== "") {
+      writer.uint32(10).string(message.workspace);
+    }
+    if (message.email !== "") {
+      writer.uint32(18).string(message.email);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(24).bool(message.dryRun);
+    }
+    if (message.actor !== "") {
+      writer.uint32(34).string(message.actor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PurgeDeveloperRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePurgeDeveloperRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workspace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PurgeDeveloperRequest {
+    return {
+      workspace: isSet(object.workspace) ? globalThis.String(object.workspace) : "",
+      email: isSet(object.email) ? globalThis.String(object.email) : "",
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+    };
+  },
+
+  toJSON(message: PurgeDeveloperRequest): unknown {
+    const obj: any = {};
+    if (message.workspace !== "") {
+      obj.workspace = message.workspace;
+    }
+    if (message.email !== "") {
+      obj.email = message.email;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PurgeDeveloperRequest>): PurgeDeveloperRequest {
+    return PurgeDeveloperRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PurgeDeveloperRequest>): PurgeDeveloperRequest {
+    const message = createBasePurgeDeveloperRequest();
+    message.workspace = object.workspace ?? "";
+    message.email = object.email ?? "";
+    message.dryRun = object.dryRun ?? false;
+    message.actor = object.actor ?? "";
+    return message;
+  },
+};
+
+function createBasePurgeDeveloperResponse(): PurgeDeveloperResponse {
+  return { report: undefined };
+}
+
+export const PurgeDeveloperResponse: MessageFns<PurgeDeveloperResponse> = {
+  encode(message: PurgeDeveloperResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.report !== undefined) {
+      DeletionReport.encode(message.report, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PurgeDeveloperResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePurgeDeveloperResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.report = DeletionReport.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PurgeDeveloperResponse {
+    return { report: isSet(object.report) ? DeletionReport.fromJSON(object.report) : undefined };
+  },
+
+  toJSON(message: PurgeDeveloperResponse): unknown {
+    const obj: any = {};
+    if (message.report !== undefined) {
+      obj.report = DeletionReport.toJSON(message.report);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PurgeDeveloperResponse>): PurgeDeveloperResponse {
+    return PurgeDeveloperResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PurgeDeveloperResponse>): PurgeDeveloperResponse {
+    const message = createBasePurgeDeveloperResponse();
+    message.report = (object.report !== undefined && object.report !== null)
+      ? DeletionReport.fromPartial(object.report)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteWorkspaceRequest(): DeleteWorkspaceRequest {
+  return { workspace: "", dryRun: false, actor: "" };
+}
+
+export const DeleteWorkspaceRequest: MessageFns<DeleteWorkspaceRequest> = {
+  encode(message: DeleteWorkspaceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workspace !== "") {
+      writer.uint32(10).string(message.workspace);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(16).bool(message.dryRun);
+    }
+    if (message.actor !== "") {
+      writer.uint32(26).string(message.actor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWorkspaceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWorkspaceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workspace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteWorkspaceRequest {
+    return {
+      workspace: isSet(object.workspace) ? globalThis.String(object.workspace) : "",
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+    };
+  },
+
+  toJSON(message: DeleteWorkspaceRequest): unknown {
+    const obj: any = {};
+    if (message.workspace !== "") {
+      obj.workspace = message.workspace;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteWorkspaceRequest>): DeleteWorkspaceRequest {
+    return DeleteWorkspaceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteWorkspaceRequest>): DeleteWorkspaceRequest {
+    const message = createBaseDeleteWorkspaceRequest();
+    message.workspace = object.workspace ?? "";
+    message.dryRun = object.dryRun ?? false;
+    message.actor = object.actor ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteWorkspaceResponse(): DeleteWorkspaceResponse {
+  return { report: undefined };
+}
+
+export const DeleteWorkspaceResponse: MessageFns<DeleteWorkspaceResponse> = {
+  encode(message: DeleteWorkspaceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.report !== undefined) {
+      DeletionReport.encode(message.report, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWorkspaceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWorkspaceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.report = DeletionReport.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteWorkspaceResponse {
+    return { report: isSet(object.report) ? DeletionReport.fromJSON(object.report) : undefined };
+  },
+
+  toJSON(message: DeleteWorkspaceResponse): unknown {
+    const obj: any = {};
+    if (message.report !== undefined) {
+      obj.report = DeletionReport.toJSON(message.report);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteWorkspaceResponse>): DeleteWorkspaceResponse {
+    return DeleteWorkspaceResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteWorkspaceResponse>): DeleteWorkspaceResponse {
+    const message = createBaseDeleteWorkspaceResponse();
+    message.report = (object.report !== undefined && object.report !== null)
+      ? DeletionReport.fromPartial(object.report)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSweepRetentionRequest(): SweepRetentionRequest {
+  return {};
+}
+
+export const SweepRetentionRequest: MessageFns<SweepRetentionRequest> = {
+  encode(_: SweepRetentionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SweepRetentionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSweepRetentionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SweepRetentionRequest {
+    return {};
+  },
+
+  toJSON(_: SweepRetentionRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<SweepRetentionRequest>): SweepRetentionRequest {
+    return SweepRetentionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<SweepRetentionRequest>): SweepRetentionRequest {
+    const message = createBaseSweepRetentionRequest();
+    return message;
+  },
+};
+
+function createBaseSweepRetentionResponse(): SweepRetentionResponse {
+  return { report: undefined };
+}
+
+export const SweepRetentionResponse: MessageFns<SweepRetentionResponse> = {
+  encode(message: SweepRetentionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.report !== undefined) {
+      DeletionReport.encode(message.report, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SweepRetentionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSweepRetentionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.report = DeletionReport.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SweepRetentionResponse {
+    return { report: isSet(object.report) ? DeletionReport.fromJSON(object.report) : undefined };
+  },
+
+  toJSON(message: SweepRetentionResponse): unknown {
+    const obj: any = {};
+    if (message.report !== undefined) {
+      obj.report = DeletionReport.toJSON(message.report);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SweepRetentionResponse>): SweepRetentionResponse {
+    return SweepRetentionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SweepRetentionResponse>): SweepRetentionResponse {
+    const message = createBaseSweepRetentionResponse();
+    message.report = (object.report !== undefined && object.report !== null)
+      ? DeletionReport.fromPartial(object.report)
+      : undefined;
+    return message;
+  },
+};
+
 /** AdminService manages workspaces, collectors and their API keys. */
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
@@ -1999,6 +5272,124 @@ export const AdminServiceService = {
       Buffer.from(UpdateCollectorResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateCollectorResponse => UpdateCollectorResponse.decode(value),
   },
+  /**
+   * Data lifecycle (src/audit/, src/lifecycle/).
+   * UpdateWorkspace sets how long a workspace keeps its sessions.
+   */
+  updateWorkspace: {
+    path: "/catsyphon.admin.v1.AdminService/UpdateWorkspace" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateWorkspaceRequest): Buffer =>
+      Buffer.from(UpdateWorkspaceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateWorkspaceRequest => UpdateWorkspaceRequest.decode(value),
+    responseSerialize: (value: UpdateWorkspaceResponse): Buffer =>
+      Buffer.from(UpdateWorkspaceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateWorkspaceResponse => UpdateWorkspaceResponse.decode(value),
+  },
+  /** ListBatches lists recorded export calls, newest first. */
+  listBatches: {
+    path: "/catsyphon.admin.v1.AdminService/ListBatches" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBatchesRequest): Buffer => Buffer.from(ListBatchesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBatchesRequest => ListBatchesRequest.decode(value),
+    responseSerialize: (value: ListBatchesResponse): Buffer => Buffer.from(ListBatchesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBatchesResponse => ListBatchesResponse.decode(value),
+  },
+  /** GetBatch returns every recorded call with one batch_id. */
+  getBatch: {
+    path: "/catsyphon.admin.v1.AdminService/GetBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetBatchRequest): Buffer => Buffer.from(GetBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetBatchRequest => GetBatchRequest.decode(value),
+    responseSerialize: (value: GetBatchResponse): Buffer => Buffer.from(GetBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetBatchResponse => GetBatchResponse.decode(value),
+  },
+  /** ListSessions lists stored sessions, most recently active first. */
+  listSessions: {
+    path: "/catsyphon.admin.v1.AdminService/ListSessions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSessionsRequest): Buffer => Buffer.from(ListSessionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSessionsRequest => ListSessionsRequest.decode(value),
+    responseSerialize: (value: ListSessionsResponse): Buffer =>
+      Buffer.from(ListSessionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSessionsResponse => ListSessionsResponse.decode(value),
+  },
+  /** GetStoredSession returns one stored session as GetSession would. */
+  getStoredSession: {
+    path: "/catsyphon.admin.v1.AdminService/GetStoredSession" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetStoredSessionRequest): Buffer =>
+      Buffer.from(GetStoredSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetStoredSessionRequest => GetStoredSessionRequest.decode(value),
+    responseSerialize: (value: GetStoredSessionResponse): Buffer =>
+      Buffer.from(GetStoredSessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetStoredSessionResponse => GetStoredSessionResponse.decode(value),
+  },
+  /** DeleteSessions deletes sessions and everything that belongs to them. */
+  deleteSessions: {
+    path: "/catsyphon.admin.v1.AdminService/DeleteSessions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteSessionsRequest): Buffer =>
+      Buffer.from(DeleteSessionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteSessionsRequest => DeleteSessionsRequest.decode(value),
+    responseSerialize: (value: DeleteSessionsResponse): Buffer =>
+      Buffer.from(DeleteSessionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteSessionsResponse => DeleteSessionsResponse.decode(value),
+  },
+  /** PurgeCollector revokes a collector and deletes every session it sent. */
+  purgeCollector: {
+    path: "/catsyphon.admin.v1.AdminService/PurgeCollector" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PurgeCollectorRequest): Buffer =>
+      Buffer.from(PurgeCollectorRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PurgeCollectorRequest => PurgeCollectorRequest.decode(value),
+    responseSerialize: (value: PurgeCollectorResponse): Buffer =>
+      Buffer.from(PurgeCollectorResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PurgeCollectorResponse => PurgeCollectorResponse.decode(value),
+  },
+  /** PurgeDeveloper deletes every session of a developer in a workspace. */
+  purgeDeveloper: {
+    path: "/catsyphon.admin.v1.AdminService/PurgeDeveloper" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PurgeDeveloperRequest): Buffer =>
+      Buffer.from(PurgeDeveloperRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PurgeDeveloperRequest => PurgeDeveloperRequest.decode(value),
+    responseSerialize: (value: PurgeDeveloperResponse): Buffer =>
+      Buffer.from(PurgeDeveloperResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PurgeDeveloperResponse => PurgeDeveloperResponse.decode(value),
+  },
+  /** DeleteWorkspace deletes a workspace with all of its data. */
+  deleteWorkspace: {
+    path: "/catsyphon.admin.v1.AdminService/DeleteWorkspace" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteWorkspaceRequest): Buffer =>
+      Buffer.from(DeleteWorkspaceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteWorkspaceRequest => DeleteWorkspaceRequest.decode(value),
+    responseSerialize: (value: DeleteWorkspaceResponse): Buffer =>
+      Buffer.from(DeleteWorkspaceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteWorkspaceResponse => DeleteWorkspaceResponse.decode(value),
+  },
+  /** SweepRetention runs one retention sweep now. */
+  sweepRetention: {
+    path: "/catsyphon.admin.v1.AdminService/SweepRetention" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SweepRetentionRequest): Buffer =>
+      Buffer.from(SweepRetentionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SweepRetentionRequest => SweepRetentionRequest.decode(value),
+    responseSerialize: (value: SweepRetentionResponse): Buffer =>
+      Buffer.from(SweepRetentionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SweepRetentionResponse => SweepRetentionResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -2016,6 +5407,29 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   revokeCollector: handleUnaryCall<RevokeCollectorRequest, RevokeCollectorResponse>;
   /** UpdateCollector renames a collector or changes its expiry. */
   updateCollector: handleUnaryCall<UpdateCollectorRequest, UpdateCollectorResponse>;
+  /**
+   * Data lifecycle (src/audit/, src/lifecycle/).
+   * UpdateWorkspace sets how long a workspace keeps its sessions.
+   */
+  updateWorkspace: handleUnaryCall<UpdateWorkspaceRequest, UpdateWorkspaceResponse>;
+  /** ListBatches lists recorded export calls, newest first. */
+  listBatches: handleUnaryCall<ListBatchesRequest, ListBatchesResponse>;
+  /** GetBatch returns every recorded call with one batch_id. */
+  getBatch: handleUnaryCall<GetBatchRequest, GetBatchResponse>;
+  /** ListSessions lists stored sessions, most recently active first. */
+  listSessions: handleUnaryCall<ListSessionsRequest, ListSessionsResponse>;
+  /** GetStoredSession returns one stored session as GetSession would. */
+  getStoredSession: handleUnaryCall<GetStoredSessionRequest, GetStoredSessionResponse>;
+  /** DeleteSessions deletes sessions and everything that belongs to them. */
+  deleteSessions: handleUnaryCall<DeleteSessionsRequest, DeleteSessionsResponse>;
+  /** PurgeCollector revokes a collector and deletes every session it sent. */
+  purgeCollector: handleUnaryCall<PurgeCollectorRequest, PurgeCollectorResponse>;
+  /** PurgeDeveloper deletes every session of a developer in a workspace. */
+  purgeDeveloper: handleUnaryCall<PurgeDeveloperRequest, PurgeDeveloperResponse>;
+  /** DeleteWorkspace deletes a workspace with all of its data. */
+  deleteWorkspace: handleUnaryCall<DeleteWorkspaceRequest, DeleteWorkspaceResponse>;
+  /** SweepRetention runs one retention sweep now. */
+  sweepRetention: handleUnaryCall<SweepRetentionRequest, SweepRetentionResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -2131,6 +5545,169 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateCollectorResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Data lifecycle (src/audit/, src/lifecycle/).
+   * UpdateWorkspace sets how long a workspace keeps its sessions.
+   */
+  updateWorkspace(
+    request: UpdateWorkspaceRequest,
+    callback: (error: ServiceError | null, response: UpdateWorkspaceResponse) => void,
+  ): ClientUnaryCall;
+  updateWorkspace(
+    request: UpdateWorkspaceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateWorkspaceResponse) => void,
+  ): ClientUnaryCall;
+  updateWorkspace(
+    request: UpdateWorkspaceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateWorkspaceResponse) => void,
+  ): ClientUnaryCall;
+  /** ListBatches lists recorded export calls, newest first. */
+  listBatches(
+    request: ListBatchesRequest,
+    callback: (error: ServiceError | null, response: ListBatchesResponse) => void,
+  ): ClientUnaryCall;
+  listBatches(
+    request: ListBatchesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBatchesResponse) => void,
+  ): ClientUnaryCall;
+  listBatches(
+    request: ListBatchesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBatchesResponse) => void,
+  ): ClientUnaryCall;
+  /** GetBatch returns every recorded call with one batch_id. */
+  getBatch(
+    request: GetBatchRequest,
+    callback: (error: ServiceError | null, response: GetBatchResponse) => void,
+  ): ClientUnaryCall;
+  getBatch(
+    request: GetBatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetBatchResponse) => void,
+  ): ClientUnaryCall;
+  getBatch(
+    request: GetBatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetBatchResponse) => void,
+  ): ClientUnaryCall;
+  /** ListSessions lists stored sessions, most recently active first. */
+  listSessions(
+    request: ListSessionsRequest,
+    callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
+  ): ClientUnaryCall;
+  listSessions(
+    request: ListSessionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
+  ): ClientUnaryCall;
+  listSessions(
+    request: ListSessionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
+  ): ClientUnaryCall;
+  /** GetStoredSession returns one stored session as GetSession would. */
+  getStoredSession(
+    request: GetStoredSessionRequest,
+    callback: (error: ServiceError | null, response: GetStoredSessionResponse) => void,
+  ): ClientUnaryCall;
+  getStoredSession(
+    request: GetStoredSessionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetStoredSessionResponse) => void,
+  ): ClientUnaryCall;
+  getStoredSession(
+    request: GetStoredSessionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetStoredSessionResponse) => void,
+  ): ClientUnaryCall;
+  /** DeleteSessions deletes sessions and everything that belongs to them. */
+  deleteSessions(
+    request: DeleteSessionsRequest,
+    callback: (error: ServiceError | null, response: DeleteSessionsResponse) => void,
+  ): ClientUnaryCall;
+  deleteSessions(
+    request: DeleteSessionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteSessionsResponse) => void,
+  ): ClientUnaryCall;
+  deleteSessions(
+    request: DeleteSessionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteSessionsResponse) => void,
+  ): ClientUnaryCall;
+  /** PurgeCollector revokes a collector and deletes every session it sent. */
+  purgeCollector(
+    request: PurgeCollectorRequest,
+    callback: (error: ServiceError | null, response: PurgeCollectorResponse) => void,
+  ): ClientUnaryCall;
+  purgeCollector(
+    request: PurgeCollectorRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PurgeCollectorResponse) => void,
+  ): ClientUnaryCall;
+  purgeCollector(
+    request: PurgeCollectorRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PurgeCollectorResponse) => void,
+  ): ClientUnaryCall;
+  /** PurgeDeveloper deletes every session of a developer in a workspace. */
+  purgeDeveloper(
+    request: PurgeDeveloperRequest,
+    callback: (error: ServiceError | null, response: PurgeDeveloperResponse) => void,
+  ): ClientUnaryCall;
+  purgeDeveloper(
+    request: PurgeDeveloperRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PurgeDeveloperResponse) => void,
+  ): ClientUnaryCall;
+  purgeDeveloper(
+    request: PurgeDeveloperRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PurgeDeveloperResponse) => void,
+  ): ClientUnaryCall;
+  /** DeleteWorkspace deletes a workspace with all of its data. */
+  deleteWorkspace(
+    request: DeleteWorkspaceRequest,
+    callback: (error: ServiceError | null, response: DeleteWorkspaceResponse) => void,
+  ): ClientUnaryCall;
+  deleteWorkspace(
+    request: DeleteWorkspaceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteWorkspaceResponse) => void,
+  ): ClientUnaryCall;
+  deleteWorkspace(
+    request: DeleteWorkspaceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteWorkspaceResponse) => void,
+  ): ClientUnaryCall;
+  /** SweepRetention runs one retention sweep now. */
+  sweepRetention(
+    request: SweepRetentionRequest,
+    callback: (error: ServiceError | null, response: SweepRetentionResponse) => void,
+  ): ClientUnaryCall;
+  sweepRetention(
+    request: SweepRetentionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SweepRetentionResponse) => void,
+  ): ClientUnaryCall;
+  sweepRetention(
+    request: SweepRetentionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SweepRetentionResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AdminServiceClient = makeGenericClientConstructor(
@@ -2142,6 +5719,10 @@ export const AdminServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
 export type DeepPartial<T> = T extends bigint ? string | number | bigint
@@ -2149,6 +5730,10 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
