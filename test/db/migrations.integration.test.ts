@@ -9,11 +9,13 @@ import { captureLogger } from '../helpers/log-capture';
 import { createTestDatabase } from '../helpers/test-database';
 
 const EXPECTED_TABLES = [
+  'admin_audit',
   'admin_keys',
   'backing_models',
   'collectors',
   'developers',
   'files_touched',
+  'ingest_audit',
   'ingest_batches',
   'messages',
   'plans',
