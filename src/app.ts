@@ -1,7 +1,10 @@
 import { startAdminServer, type AdminServer } from './admin/admin.server';
 import { adminSocketPath, isOnDiskPglite } from './admin/admin-socket';
+import { networkAdminGrpc } from './admin/admin.grpc';
 import { BatchAuditWriter } from './audit/batch-audit.writer';
+import { AdminKeyAuthenticator, refusingAdminKeys } from './auth/admin-key.authenticator';
 import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
+import { AdminKeyService } from './collectors/admin-key.service';
 import {
   type CollectorActivityRecorder,
   createCollectorActivityRecorder,
@@ -42,6 +45,8 @@ export interface App {
   readonly metricsServer: MetricsServer | undefined;
   /** Workspace and collector administration, wired to clear this server's auth cache. */
   readonly collectors: CollectorService;
+  /** Admin keys of the network admin service, wired to clear this server's admin auth cache. */
+  readonly adminKeys: AdminKeyService;
   /**
    * Debounced last_seen_at/hostname/version writer: the ingestion handlers
    * call `collectorActivity.record(ctx.caller, reconciledInfo)`.
@@ -113,6 +118,13 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       flushAudit: () => auditWriter.flush(),
       onCollectorChanged: (id) => apiKeys.forgetCollector(id),
     });
+    const adminAuth = new AdminKeyAuthenticator({ db: database.db, hasher, clock, logger, ...config.auth });
+    const adminKeys = new AdminKeyService({
+      db: database.db,
+      hasher,
+      clock,
+      onAdminKeyRevoked: (id) => adminAuth.forgetKey(id),
+    });
     const collectorActivity = createCollectorActivityRecorder({ db: database.db, logger, clock });
     const idempotency = createIdempotencyService(config, database, { logger });
     let healthTarget: IngestServer | undefined;
@@ -134,7 +146,8 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       },
       protection.guard,
     );
-    const authenticator = overrides.authenticator ?? apiKeys;
+    // An admin key on the ingestion, query and OTLP services is refused with PERMISSION_DENIED.
+    const authenticator = refusingAdminKeys(overrides.authenticator ?? apiKeys);
     const server = createServer(config, {
       logger,
       authenticator,
@@ -165,6 +178,8 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
         sessionQueryGrpc({ database }, rpc),
         logsService(logsExport, rpc),
         ...unsupportedSignalServices(),
+        // ADMIN_API=on: catsyphon.admin.v1.AdminService for admin keys; off: not served (UNIMPLEMENTED).
+        ...(config.adminApi.enabled ? [networkAdminGrpc({ collectors, authenticator: adminAuth }, rpc)] : []),
       ],
     });
     const otlpHttp =
@@ -214,7 +229,12 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
     const stopPurging = idempotency.startPurging(config.ingest.idempotencyPurgeIntervalMs);
     sweeper.start(config.lifecycle.sweepIntervalMs);
     if (isOnDiskPglite(config.database)) {
-      admin = await startAdminServer(adminSocketPath(config.database.dataDir), collectors, logger, statusPolicy, lifecycle).catch((err) => {
+      admin = await startAdminServer(
+        adminSocketPath(config.database.dataDir),
+        { collectors, adminKeys, lifecycle },
+        logger,
+        statusPolicy,
+      ).catch((err) => {
         logger.error({ err }, 'could not open the admin socket; the CLI cannot reach this server');
         return undefined;
       });
@@ -226,6 +246,7 @@ export async function startApp(config: Config, logger: Logger, overrides: AppOve
       metrics,
       metricsServer,
       collectors,
+      adminKeys,
       collectorActivity,
       adminSocket: admin?.socketPath,
       protection,

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { AdminServiceClient } from '../../generated/catsyphon/admin/v1/admin';
+import { AdminKeyServiceClient } from '../../generated/catsyphon/admin/v1/admin_keys';
 import type { IssuedKey } from '../collectors/collector.views';
-import type { AdminApi } from './admin-api';
+import type { AdminApi, AdminKeyApi } from './admin-api';
+import { adminKeyFromMessage } from './admin-key.mapper';
 import { collectorFromMessage, workspaceFromMessage } from './admin.mapper';
 import { remoteLifecycle } from './lifecycle.client';
 
@@ -37,26 +39,88 @@ export async function connectAdmin(socketPath: string, connectTimeoutMs: number)
     client.close();
     return undefined;
   }
-  return remoteAdmin(client);
+  const keys = new AdminKeyServiceClient(`unix:${socketPath}`, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  const api = remoteAdmin(client, () => new grpc.Metadata(), 'server');
+  return {
+    ...api,
+    ...socketAdminKeys(keys),
+    close: async () => {
+      keys.close();
+      await api.close();
+    },
+  };
 }
 
-function remoteAdmin(client: AdminServiceClient): AdminApi {
-  const call = <Req, Res>(
-    method: (req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
-    request: Req,
-  ): Promise<Res> =>
+export interface NetworkAdminOptions {
+  /** host:port of a server running with ADMIN_API=on. */
+  readonly address: string;
+  /** The admin key (cs_admin_…), sent as `authorization: Bearer`. */
+  readonly adminKey: string;
+  /** Plaintext or TLS credentials (the CLI builds them from --tls/--ca/--cert/--key). */
+  readonly credentials: grpc.ChannelCredentials;
+  readonly channelOptions?: grpc.ChannelOptions;
+}
+
+/**
+ * The admin operations on a server's gRPC port (ADMIN_API=on), with an admin
+ * key. Admin keys themselves cannot be managed this way (no admin-key methods).
+ */
+export function networkAdmin(options: NetworkAdminOptions): AdminApi {
+  const client = new AdminServiceClient(options.address, options.credentials, options.channelOptions ?? {});
+  return remoteAdmin(
+    client,
+    () => {
+      const metadata = new grpc.Metadata();
+      metadata.set('authorization', `Bearer ${options.adminKey}`);
+      return metadata;
+    },
+    'network',
+  );
+}
+
+type UnaryMethod<Req, Res> = (
+  req: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  cb: (err: grpc.ServiceError | null, res: Res) => void,
+) => unknown;
+
+function caller(client: grpc.Client, metadata: () => grpc.Metadata) {
+  return <Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> =>
     new Promise((resolve, reject) => {
-      method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, res) =>
+      method.call(client, request, metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, res) =>
         err ? reject(new AdminCallError(err.code, err.details || err.message)) : resolve(res),
       );
     });
+}
+
+function socketAdminKeys(client: AdminKeyServiceClient): AdminKeyApi {
+  const call = caller(client, () => new grpc.Metadata());
+  return {
+    createAdminKey: async (input) => {
+      const res = await call(client.createAdminKey, {
+        name: input.name,
+        workspace: input.workspace,
+        expiresInMs: input.expiresInMs === undefined ? undefined : BigInt(input.expiresInMs),
+      });
+      return { adminKey: adminKeyFromMessage(res.adminKey), key: res.key };
+    },
+    listAdminKeys: async () => (await call(client.listAdminKeys, {})).adminKeys.map((k) => adminKeyFromMessage(k)),
+    revokeAdminKey: async (id) => adminKeyFromMessage((await call(client.revokeAdminKey, { id })).adminKey),
+  };
+}
+
+function remoteAdmin(client: AdminServiceClient, metadata: () => grpc.Metadata, via: 'server' | 'network'): AdminApi {
+  const call = caller(client, metadata);
   const issued = (res: { collector?: Parameters<typeof collectorFromMessage>[0]; apiKey: string }): IssuedKey => ({
     collector: collectorFromMessage(res.collector),
     apiKey: res.apiKey,
   });
 
   return {
-    via: 'server',
+    via,
     lifecycle: remoteLifecycle(client, call),
     createWorkspace: async (input) => {
       const res = await call(client.createWorkspace, { name: input.name, slug: input.slug ?? '' });

@@ -1,12 +1,16 @@
 import { chmodSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { AdminServiceService, type AdminServiceServer } from '../../generated/catsyphon/admin/v1/admin';
+import { AdminServiceService } from '../../generated/catsyphon/admin/v1/admin';
+import { AdminKeyServiceService, type AdminKeyServiceServer } from '../../generated/catsyphon/admin/v1/admin_keys';
+import type { AdminKeyService } from '../collectors/admin-key.service';
 import type { CollectorService } from '../collectors/collector.service';
 import { type StatusPolicy, toServiceError } from '../grpc/status';
-import type { Logger } from '../logging/logger';
 import type { LifecycleApi } from '../lifecycle/lifecycle-api';
-import { collectorToMessage, workspaceToMessage } from './admin.mapper';
+import type { Logger } from '../logging/logger';
+import { adminKeyToMessage } from './admin-key.mapper';
+import { adminServiceImplementation } from './admin.handlers';
 import { lifecycleHandlers } from './lifecycle.handlers';
+import { localOperations } from './local-admin';
 
 export interface AdminServer {
   readonly socketPath: string;
@@ -15,19 +19,26 @@ export interface AdminServer {
 
 /**
  * Serves the admin API on a Unix socket (mode 0600) for the CLI, while this
- * process holds the embedded database. The caller must hold the data
+ * process holds the embedded database: workspaces, collectors and the data
+ * lifecycle (AdminService, unscoped: file permissions are the access control) and admin
+ * keys (AdminKeyService, served nowhere else). The caller must hold the data
  * directory's lock: a socket file left by a crashed server is removed.
  */
 export async function startAdminServer(
   socketPath: string,
-  service: CollectorService,
+  services: { collectors: CollectorService; adminKeys: AdminKeyService; lifecycle: LifecycleApi },
   parentLogger: Logger,
   statusPolicy: StatusPolicy,
-  lifecycle: LifecycleApi,
 ): Promise<AdminServer> {
   const logger = parentLogger.child({ component: 'admin' });
   const server = new grpc.Server();
-  server.addService(AdminServiceService, adminHandlers(service, lifecycle, logger, statusPolicy));
+  const ops = localOperations(services.collectors);
+  const handle = socketHandle(logger, statusPolicy);
+  server.addService(AdminServiceService, {
+    ...lifecycleHandlers(services.lifecycle, handle),
+    ...adminServiceImplementation({ begin: async () => ({ ops, logger }) }, logger, statusPolicy),
+  });
+  server.addService(AdminKeyServiceService, adminKeyHandlers(services.adminKeys, handle));
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
@@ -51,10 +62,11 @@ export async function startAdminServer(
   };
 }
 
-function adminHandlers(service: CollectorService, lifecycle: LifecycleApi, logger: Logger, statusPolicy: StatusPolicy): AdminServiceServer {
-  /** Runs one admin operation; errors become statuses as on the public port. */
-  const handle =
-    <Req, Res>(op: string, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+type SocketHandle = <Req, Res>(op: string, fn: (request: Req) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+
+/** Runs one socket operation; errors become statuses as on the public port. */
+function socketHandle(logger: Logger, statusPolicy: StatusPolicy): SocketHandle {
+  return <Req, Res>(op: string, fn: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       fn(call.request).then(
         (response) => {
@@ -68,45 +80,19 @@ function adminHandlers(service: CollectorService, lifecycle: LifecycleApi, logge
         },
       );
     };
+}
 
+function adminKeyHandlers(keys: AdminKeyService, handle: SocketHandle): AdminKeyServiceServer {
   return {
-    ...lifecycleHandlers(lifecycle, handle),
-    createWorkspace: handle('CreateWorkspace', async (req) => ({
-      workspace: workspaceToMessage(await service.createWorkspace({ name: req.name, slug: req.slug })),
-    })),
-    listWorkspaces: handle('ListWorkspaces', async () => ({
-      workspaces: (await service.listWorkspaces()).map(workspaceToMessage),
-    })),
-    createCollector: handle('CreateCollector', async (req) => {
-      const issued = await service.createCollector({
-        workspace: req.workspace,
+    createAdminKey: handle('CreateAdminKey', async (req) => {
+      const issued = await keys.create({
         name: req.name,
-        type: req.type,
+        workspace: req.workspace,
         expiresInMs: req.expiresInMs === undefined ? undefined : Number(req.expiresInMs),
       });
-      return { collector: collectorToMessage(issued.collector), apiKey: issued.apiKey };
+      return { adminKey: adminKeyToMessage(issued.adminKey), key: issued.key };
     }),
-    listCollectors: handle('ListCollectors', async (req) => ({
-      collectors: (await service.listCollectors(req.workspace)).map(collectorToMessage),
-    })),
-    rotateCollectorKey: handle('RotateCollectorKey', async (req) => {
-      const issued = await service.rotateKey(req.collectorId);
-      return { collector: collectorToMessage(issued.collector), apiKey: issued.apiKey };
-    }),
-    revokeCollector: handle('RevokeCollector', async (req) => ({
-      collector: collectorToMessage(await service.revokeCollector(req.collectorId)),
-    })),
-    updateCollector: handle('UpdateCollector', async (req) => ({
-      collector: collectorToMessage(
-        await service.updateCollector(req.collectorId, {
-          name: req.name,
-          expiresInMs: req.expiresInMs !== undefined ? Number(req.expiresInMs) : req.clearExpiry ? null : undefined,
-          rateLimits: {
-            requestsPerMin: req.rateLimitRequestsPerMin ?? (req.clearRateLimitRequests ? null : undefined),
-            messagesPerMin: req.rateLimitMessagesPerMin ?? (req.clearRateLimitMessages ? null : undefined),
-          },
-        }),
-      ),
-    })),
+    listAdminKeys: handle('ListAdminKeys', async () => ({ adminKeys: (await keys.list()).map(adminKeyToMessage) })),
+    revokeAdminKey: handle('RevokeAdminKey', async (req) => ({ adminKey: adminKeyToMessage(await keys.revoke(req.id)) })),
   };
 }

@@ -1,12 +1,11 @@
+import type { AdminKeyService } from '../collectors/admin-key.service';
 import type { CollectorService } from '../collectors/collector.service';
 import type { LifecycleApi } from '../lifecycle/lifecycle-api';
-import type { AdminApi } from './admin-api';
+import type { AdminApi, AdminKeyApi, AdminOperations } from './admin-api';
 
-/** The admin operations run in this process, on a database it opened. */
-export function localAdmin(service: CollectorService, lifecycle: LifecycleApi, close: () => Promise<void>): AdminApi {
+/** The workspace and collector operations, run in this process on a CollectorService. */
+export function localOperations(service: CollectorService): AdminOperations {
   return {
-    via: 'database',
-    lifecycle,
     createWorkspace: (input) => service.createWorkspace(input),
     listWorkspaces: () => service.listWorkspaces(),
     createCollector: (input) => service.createCollector(input),
@@ -14,6 +13,24 @@ export function localAdmin(service: CollectorService, lifecycle: LifecycleApi, c
     rotateKey: (id) => service.rotateKey(id),
     revokeCollector: (id) => service.revokeCollector(id),
     updateCollector: (id, input) => service.updateCollector(id, input),
-    close,
   };
+}
+
+/** Admin-key management run in this process. */
+export function localAdminKeys(keys: AdminKeyService): AdminKeyApi {
+  return {
+    createAdminKey: (input) => keys.create(input),
+    listAdminKeys: () => keys.list(),
+    revokeAdminKey: (id) => keys.revoke(id),
+  };
+}
+
+/** The admin operations run in this process, on a database it opened. */
+export function localAdmin(
+  service: CollectorService,
+  keys: AdminKeyService,
+  lifecycle: LifecycleApi,
+  close: () => Promise<void>,
+): AdminApi {
+  return { via: 'database', lifecycle, ...localOperations(service), ...localAdminKeys(keys), close };
 }

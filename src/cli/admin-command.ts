@@ -4,11 +4,26 @@ import type { CollectorView, IssuedKey } from '../collectors/collector.views';
 import { loadConfig } from '../config/config';
 import { parseDuration } from '../util/duration';
 import { cliLogger, openAdmin } from './admin-connection';
+import { type RemoteAdminFlags, remoteAdminFrom } from './remote-admin.option';
 
-/** Opens the admin API for one command, runs it, and closes what it opened. */
+let remoteFlags: RemoteAdminFlags = {};
+
+/** Set from the program's global options before a command runs (`--server`, `--admin-key`, TLS). */
+export function setRemoteAdminFlags(flags: RemoteAdminFlags): void {
+  remoteFlags = flags;
+}
+
+/** True when the command runs on a server's network admin API (`--server`). */
+export function isRemoteAdmin(): boolean {
+  return remoteFlags.server !== undefined;
+}
+
+/**
+ * Opens the admin API for one command, runs it, and closes what it opened:
+ * the network admin API with `--server`, else the database or admin socket.
+ */
 export async function withAdmin<T>(role: string, run: (admin: AdminApi) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const admin = await openAdmin(config, cliLogger(), { role });
+  const admin = remoteAdminFrom(remoteFlags) ?? (await openAdmin(loadConfig(), cliLogger(), { role }));
   try {
     return await run(admin);
   } finally {

@@ -4,6 +4,7 @@ import { connectAdmin } from '../admin/admin.client';
 import { adminSocketPath, isOnDiskPglite } from '../admin/admin-socket';
 import { localAdmin } from '../admin/local-admin';
 import { bcryptKeyHasher } from '../auth/key-hasher';
+import { AdminKeyService } from '../collectors/admin-key.service';
 import { CollectorService } from '../collectors/collector.service';
 import type { Config } from '../config/config';
 import { openDatabase } from '../db/database';
@@ -90,5 +91,6 @@ async function openLocal(config: Config, logger: Logger, role: string): Promise<
     auditRetentionMs: config.lifecycle.auditRetentionMs,
   });
   const lifecycle = new LifecycleService({ db: database.db, logger, batchSessions, sweeper });
-  return localAdmin(service, lifecycle, () => database.destroy());
+  const adminKeys = new AdminKeyService({ db: database.db, hasher: bcryptKeyHasher(config.auth.bcryptCost), clock: systemClock });
+  return localAdmin(service, adminKeys, lifecycle, () => database.destroy());
 }

@@ -6,9 +6,12 @@ import { openDatabase } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { addPushCommand } from '../push/push.cli';
 import { cliLogger } from './admin-connection';
+import { setRemoteAdminFlags } from './admin-command';
+import { addAdminKeyCommands } from './admin-key.commands';
 import { addBatchesCommands } from './batches.commands';
 import { addCollectorCommands } from './collector.commands';
 import { addLifecycleCommands } from './lifecycle.commands';
+import { addRemoteAdminOptions, type RemoteAdminFlags } from './remote-admin.option';
 import { output } from './output';
 import { serve } from './serve';
 import { addSessionsCommands } from './sessions.commands';
@@ -33,6 +36,8 @@ export function buildCli(): Command {
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
+  addRemoteAdminOptions(program);
+  program.hook('preAction', () => setRemoteAdminFlags(program.opts<RemoteAdminFlags>()));
 
   program
     .command('serve')
@@ -59,6 +64,7 @@ export function buildCli(): Command {
 
   addWorkspaceCommands(program);
   addCollectorCommands(program);
+  addAdminKeyCommands(program);
   addPushCommand(program);
   addBatchesCommands(program);
   addSessionsCommands(program);

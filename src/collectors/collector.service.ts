@@ -155,6 +155,17 @@ export class CollectorService {
     return this.view(current.id);
   }
 
+  /** One workspace by id or slug (the admin service checks a scoped key against it). */
+  async getWorkspace(idOrSlug: string): Promise<{ id: string; slug: string }> {
+    const row = await this.requireWorkspace(idOrSlug);
+    return { id: row.id, slug: row.slug };
+  }
+
+  /** One collector (the admin service checks a scoped key against its workspace). */
+  async getCollector(collectorId: string): Promise<CollectorView> {
+    return this.view(collectorId);
+  }
+
   private expiryFrom(expiresInMs: number | undefined): Date | null {
     if (expiresInMs === undefined) return null;
     if (!Number.isFinite(expiresInMs) || expiresInMs <= 0) throw invalidArgument('expires-in must be a positive duration');

@@ -62,3 +62,31 @@ export interface UpdateCollectorInput {
   /** New per-collector limits; null returns one to the default, undefined leaves it. */
   readonly rateLimits?: { readonly requestsPerMin?: number | null; readonly messagesPerMin?: number | null };
 }
+
+/** An admin key as listed: never the key, only its prefix. */
+export interface AdminKeyView {
+  readonly id: string;
+  readonly name: string;
+  /** The workspace it is limited to; null: every workspace. */
+  readonly workspaceId: string | null;
+  readonly workspaceSlug: string | null;
+  /** `cs_admin_` and the lookup prefix. */
+  readonly keyPrefix: string;
+  readonly status: CollectorStatus;
+  readonly expiresAt: string | null;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+/** A new admin key, shown once. */
+export interface IssuedAdminKey {
+  readonly adminKey: AdminKeyView;
+  readonly key: string;
+}
+
+export interface CreateAdminKeyInput {
+  readonly name: string;
+  /** Workspace id or slug to limit the key to; absent: every workspace. */
+  readonly workspace?: string;
+  readonly expiresInMs?: number;
+}

@@ -128,6 +128,14 @@ const envSchema = z.object({
   OVERLOAD_RETRY_DELAY_MS: duration(0).default(1_000),
   DB_HEALTH_INTERVAL_MS: duration(50).default(5_000),
   RPC_TIMEOUT_MS: duration(0).default(120_000),
+  // The admin service (catsyphon.admin.v1) on the gRPC port, for admin keys (src/admin/admin.grpc.ts).
+  ADMIN_API: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'], { error: 'must be on or off' }))
+    .transform((v) => v === 'on' || v === 'true' || v === '1' || v === 'yes')
+    .default(false),
   // OTLP/HTTP (src/otlp/): POST /v1/logs; OTLP over gRPC shares GRPC_PORT. 0 turns the HTTP listener off.
   OTLP_HTTP_HOST: z.string().trim().min(1).optional(),
   OTLP_HTTP_PORT: int(0, 65535).default(4318),
@@ -238,6 +246,8 @@ export interface Config {
     readonly unknownPrefixCacheMax: number;
   };
   readonly protect: ProtectConfig;
+  /** ADMIN_API: serve catsyphon.admin.v1 on the gRPC port to admin keys (default off). */
+  readonly adminApi: { readonly enabled: boolean };
   readonly otlp: {
     /** Defaults to GRPC_HOST. */
     readonly httpHost: string;
@@ -405,6 +415,7 @@ export function loadConfig(env: Env = process.env): Config {
       dbHealthIntervalMs: e.DB_HEALTH_INTERVAL_MS,
       rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     },
+    adminApi: { enabled: e.ADMIN_API },
     otlp: {
       httpHost: e.OTLP_HTTP_HOST ?? e.GRPC_HOST,
       httpPort: e.OTLP_HTTP_PORT === 0 ? undefined : e.OTLP_HTTP_PORT,

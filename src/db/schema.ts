@@ -182,6 +182,20 @@ export interface IngestBatchesTable {
   expires_at: Timestamp;
 }
 
+/** Admin keys (migration 0005): credentials of the network admin service. */
+export interface AdminKeysTable {
+  id: Generated<string>;
+  name: string;
+  /** Null: the key may administer every workspace. */
+  workspace_id: string | null;
+  key_prefix: string;
+  key_hash: string;
+  is_active: Generated<boolean>;
+  expires_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  revoked_at: Timestamp | null;
+}
+
 /** One authenticated export call (migration 0004); no foreign keys, it outlives what it describes. */
 export interface IngestAuditTable {
   id: Generated<Int8>;
@@ -226,6 +240,7 @@ export interface ReplicaHeartbeatsTable {
 export interface DB {
   workspaces: WorkspacesTable;
   collectors: CollectorsTable;
+  admin_keys: AdminKeysTable;
   projects: ProjectsTable;
   developers: DevelopersTable;
   backing_models: BackingModelsTable;
@@ -244,6 +259,7 @@ export type WorkspaceRow = Selectable<WorkspacesTable>;
 export type CollectorRow = Selectable<CollectorsTable>;
 export type NewCollector = Insertable<CollectorsTable>;
 export type CollectorUpdate = Updateable<CollectorsTable>;
+export type AdminKeyRow = Selectable<AdminKeysTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type ThreadRow = Selectable<ThreadsTable>;
 export type MessageRow = Selectable<MessagesTable>;

@@ -20,13 +20,21 @@ export function findDescriptorFile(start = __dirname): string {
 
 /**
  * The buf-built FileDescriptorProtos of our own protos, each re-encoded alone.
- * catsyphon.admin.* is served only on the local admin socket, so the public
- * port does not describe it.
+ * catsyphon.admin.* is described only when this port serves it: a file of
+ * that package is included when it defines one of `servedServices` (with
+ * ADMIN_API=on, admin.proto's AdminService; AdminKeyService is socket-only).
  */
-export function loadOwnFileDescriptors(file = findDescriptorFile()): Buffer[] {
-  const set = FileDescriptorSet.decode(readFileSync(file)) as unknown as { file: Array<{ package?: string }> };
+export function loadOwnFileDescriptors(file = findDescriptorFile(), servedServices: readonly string[] = []): Buffer[] {
+  const set = FileDescriptorSet.decode(readFileSync(file)) as unknown as {
+    file: Array<{ package?: string; service?: Array<{ name?: string }> }>;
+  };
+  const served = new Set(servedServices);
   return set.file
-    .filter((f) => !(f.package ?? '').startsWith('catsyphon.admin.'))
+    .filter(
+      (f) =>
+        !(f.package ?? '').startsWith('catsyphon.admin.') ||
+        (f.service ?? []).some((s) => served.has(`${f.package}.${s.name}`)),
+    )
     .map((f) => Buffer.from(FileDescriptorProto.encode(f).finish()));
 }
 
@@ -36,8 +44,8 @@ export function loadOwnFileDescriptors(file = findDescriptorFile()): Buffer[] {
  * map entry types, which makes grpcurl reject every message with a map.
  * Health and reflection have no maps, so proto-loader's view of them is fine.
  */
-export function addReflection(server: grpc.Server): ReflectionService {
-  const own = loadOwnFileDescriptors();
+export function addReflection(server: grpc.Server, servedServices: readonly string[] = []): ReflectionService {
+  const own = loadOwnFileDescriptors(undefined, servedServices);
   const loaderOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
   const health = protoLoader.loadSync(healthProtoPath, loaderOptions);
   const reflectionDir = path.join(path.dirname(require.resolve('@grpc/reflection')), '..', 'proto');

@@ -130,7 +130,7 @@ export function createServer(config: Config, deps: ServerDeps): IngestServer {
   // this listener, which shares the health statuses and serves nothing else.
   const healthServer = config.grpc.healthPort === undefined ? undefined : new grpc.Server();
   if (healthServer) health.addToServer(healthServer);
-  addReflection(server);
+  addReflection(server, services.map((s) => s.name));
   for (const s of services) {
     const definition = withTolerantRequests(withRequestBytes(withPassThroughResponses(s.definition), deps.observer));
     server.addService(definition, s.implementation);

@@ -62,6 +62,13 @@ describe('config', () => {
     }).toThrow();
   });
 
+  test('ADMIN_API is off by default and takes on/off', () => {
+    expect(loadConfig({}).adminApi.enabled).toBe(false);
+    expect(loadConfig({ ADMIN_API: 'on' }).adminApi.enabled).toBe(true);
+    expect(loadConfig({ ADMIN_API: 'OFF' }).adminApi.enabled).toBe(false);
+    expect(() => loadConfig({ ADMIN_API: 'enabled' })).toThrow(/ADMIN_API: must be on or off/);
+  });
+
   test('an empty DATABASE_URL means the embedded database', () => {
     expect(loadConfig({ DATABASE_URL: '' }).database.url).toBeUndefined();
   });
@@ -75,6 +82,7 @@ describe('config', () => {
     ['SHUTDOWN_GRACE_MS', 'soon'],
     ['MAX_RECEIVE_MESSAGE_BYTES', '-1'],
     ['MIGRATE_ON_START', 'maybe'],
+    ['ADMIN_API', 'enabled'],
   ])('an invalid %s=%s stops the start with an error naming the variable', (variable, value) => {
     let error: unknown;
     try {

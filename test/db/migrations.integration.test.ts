@@ -10,6 +10,7 @@ import { createTestDatabase } from '../helpers/test-database';
 
 const EXPECTED_TABLES = [
   'admin_audit',
+  'admin_keys',
   'backing_models',
   'collectors',
   'developers',

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-initial-schema';
 import * as m0003 from './0003-plan-order';
 import * as m0004 from './0004-data-lifecycle';
+import * as m0005 from './0005-admin-keys';
 import * as m0006 from './0006-replica-heartbeats';
 
 /**
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial-schema': m0001,
   '0003-plan-order': m0003,
   '0004-data-lifecycle': m0004,
+  '0005-admin-keys': m0005,
   '0006-replica-heartbeats': m0006,
 };
 

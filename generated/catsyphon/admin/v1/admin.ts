@@ -25,10 +25,11 @@ export const protobufPackage = "catsyphon.admin.v1";
 export const protobufFileName = "catsyphon/admin/v1/admin.proto";
 
 /**
- * Local administration of catsyphon-ingest: what the `catsyphon-ingest` CLI
- * asks a running server to do when the server holds the embedded database.
- * Served only on a Unix socket inside DATA_DIR (file mode 0600), never on the
- * network port, so access is governed by file-system permissions.
+ * Administration of catsyphon-ingest: what the `catsyphon-ingest` CLI asks a
+ * running server to do. Served on a Unix socket inside DATA_DIR (file mode
+ * 0600) when the server holds the embedded database, and, with ADMIN_API=on,
+ * on the gRPC port to admin keys (cs_admin_…): there only the workspace and
+ * collector RPCs are served; the data-lifecycle ones answer UNIMPLEMENTED.
  */
 
 /** A workspace. Times are RFC 3339 strings. */
