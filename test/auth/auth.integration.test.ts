@@ -31,7 +31,8 @@ describe('API-key authentication', () => {
 
   beforeAll(async () => {
     t = await startTestApp(
-      { BCRYPT_COST: '4', AUTH_FAILURE_LIMIT: String(FAILURE_LIMIT), AUTH_FAILURE_WINDOW_MS: '10m' },
+      // A long cache TTL: a slow machine must not let a verified key expire mid-test.
+      { BCRYPT_COST: '4', AUTH_FAILURE_LIMIT: String(FAILURE_LIMIT), AUTH_FAILURE_WINDOW_MS: '10m', AUTH_CACHE_TTL_MS: '1h' },
       { keyHasher: hasher, clock },
     );
     workspaceId = (await t.app.collectors.createWorkspace({ name: 'Auth', slug: 'auth' })).id;
@@ -287,6 +288,7 @@ describe('API-key authentication under guesses at many key prefixes', () => {
         AUTH_FAILURE_LIMIT: String(perPrefix),
         AUTH_FAILURE_GLOBAL_LIMIT: String(globalLimit),
         AUTH_FAILURE_WINDOW_MS: '10m',
+        AUTH_CACHE_TTL_MS: '1h',
       },
       { keyHasher: hasher },
     );

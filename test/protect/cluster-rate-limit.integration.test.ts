@@ -36,6 +36,8 @@ gate.describe('cluster-wide rate limits on one PostgreSQL database', () => {
       GRPC_HOST: '127.0.0.1',
       GRPC_PORT: '0',
       METRICS_ENABLED: 'false',
+      OTLP_HTTP_HOST: '127.0.0.1',
+      OTLP_HTTP_PORT: '0',
       SHUTDOWN_GRACE_MS: '2s',
       DATABASE_URL: databaseUrl,
       // No RATE_LIMIT_SCOPE: cluster is the default with DATABASE_URL.
