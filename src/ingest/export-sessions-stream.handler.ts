@@ -7,7 +7,7 @@ import { BatchTally, encodeResponse } from './batch-response';
 import { type OwnedBatch, payloadMismatch } from './idempotency.service';
 import { SessionHasher } from './request-hash';
 import { checkBatchId, checkSessionCount } from './batch-request.checks';
-import { admitCollector, recordCommitted } from './export.accounting';
+import { admitCollector, recordCommitted, withCallAudit } from './export.accounting';
 import type { ExportDeps } from './export.deps';
 import { abortable } from './abortable';
 import { ingestBatch } from './ingest.service';
@@ -22,17 +22,8 @@ export const BATCH_ID_HEADER = 'x-batch-id';
  * With an `x-batch-id` header the stream is idempotent like the unary call.
  */
 export function exportSessionsStreamHandler(deps: ExportDeps) {
-  return async (stream: AsyncIterable<SessionBatch>, ctx: CallContext): Promise<ExportSessionsResponse | Buffer> => {
-    const audit = deps.audits.begin(ctx.caller, ctx.method, ctx.signal);
-    try {
-      const response = await exportStream(deps, stream, ctx, audit);
-      audit.end();
-      return response;
-    } catch (err) {
-      audit.end(err);
-      throw err;
-    }
-  };
+  return (stream: AsyncIterable<SessionBatch>, ctx: CallContext): Promise<ExportSessionsResponse | Buffer> =>
+    withCallAudit(deps, ctx, (audit) => exportStream(deps, stream, ctx, audit));
 }
 
 async function exportStream(

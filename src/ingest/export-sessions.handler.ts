@@ -5,7 +5,7 @@ import { BatchTally, encodeResponse } from './batch-response';
 import { peekOf } from './export-request.peek';
 import { hashSessions } from './request-hash';
 import { checkBatchId, checkSessionCount } from './batch-request.checks';
-import { admitCollector, recordCommitted } from './export.accounting';
+import { admitCollector, recordCommitted, withCallAudit } from './export.accounting';
 import type { ExportDeps } from './export.deps';
 import { ingestBatch } from './ingest.service';
 
@@ -16,17 +16,8 @@ import { ingestBatch } from './ingest.service';
  * bytes, which the server sends untouched.
  */
 export function exportSessionsHandler(deps: ExportDeps) {
-  return async (request: ExportSessionsRequest, ctx: CallContext): Promise<ExportSessionsResponse | Buffer> => {
-    const audit = deps.audits.begin(ctx.caller, ctx.method, ctx.signal);
-    try {
-      const response = await exportSessions(deps, request, ctx, audit);
-      audit.end();
-      return response;
-    } catch (err) {
-      audit.end(err);
-      throw err;
-    }
-  };
+  return (request: ExportSessionsRequest, ctx: CallContext): Promise<ExportSessionsResponse | Buffer> =>
+    withCallAudit(deps, ctx, (audit) => exportSessions(deps, request, ctx, audit));
 }
 
 async function exportSessions(

@@ -1,8 +1,11 @@
+import type { CallAudit } from '../audit/batch-audit';
 import { type CollectorActivity, reconcileCollectorInfo } from '../auth/collector-info';
 import { DomainError } from '../errors/domain-error';
+import type { CallContext } from '../identity/call-context';
 import type { Caller } from '../identity/caller';
 import type { IngestMetrics } from '../metrics/ingest-metrics';
 import type { CollectorInfo, SessionResult } from '../../generated/catsyphon/telemetry/v1/sessions';
+import type { ExportDeps } from './export.deps';
 
 /** Counts the results of a committed transaction (sessions by status, messages stored). */
 export function recordCommitted(metrics: IngestMetrics, results: readonly SessionResult[]): void {
@@ -28,4 +31,17 @@ export function admitCollector(
     throw err;
   }
   activity.record(caller, reconciled);
+}
+
+/** Runs one export call under its audit record, which is ended with the outcome, also when the call throws. */
+export async function withCallAudit<T>(deps: ExportDeps, ctx: CallContext, work: (audit: CallAudit) => Promise<T>): Promise<T> {
+  const audit = deps.audits.begin(ctx.caller, ctx.method, ctx.signal);
+  try {
+    const response = await work(audit);
+    audit.end();
+    return response;
+  } catch (err) {
+    audit.end(err);
+    throw err;
+  }
 }
