@@ -21,6 +21,7 @@ describe('ExportSessions lazy decoding', () => {
     const lazy = lazyExportRequest(bytes);
     const peek = peekOf(lazy);
     expect(peek).toEqual({
+      bytes: bytes.length,
       digest: createHash('sha256').update(bytes).digest(),
       sessionCount: 3,
       messageCount: sessions.reduce((n, s) => n + s.threads.reduce((m, t) => m + t.messages.length, 0), 0),
