@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { networkAdmin } from '../admin/admin.client';
 import type { AdminApi } from '../admin/admin-api';
-import { channelCredentials } from '../client/channel';
-import type { TlsOptions } from '../client/types';
+import { channelCredentials, tlsOptionsFromFlags } from '../client/channel';
 
 /** The global options that send the workspace and collector commands to a server's admin API. */
 export interface RemoteAdminFlags {
@@ -29,15 +27,6 @@ export function addRemoteAdminOptions(program: Command): void {
     .option('--server-name <name>', 'name to check the server certificate against');
 }
 
-function tlsOptions(flags: RemoteAdminFlags): boolean | TlsOptions {
-  if (!flags.tls && !flags.ca && !flags.cert) return false;
-  return {
-    ...(flags.ca ? { ca: readFileSync(flags.ca) } : {}),
-    ...(flags.cert ? { cert: readFileSync(flags.cert) } : {}),
-    ...(flags.key ? { key: readFileSync(flags.key) } : {}),
-    ...(flags.serverName ? { serverNameOverride: flags.serverName } : {}),
-  };
-}
 
 /**
  * The network admin API the flags ask for, or undefined when there is no
@@ -51,7 +40,7 @@ export function remoteAdminFrom(flags: RemoteAdminFlags, env: NodeJS.ProcessEnv 
   }
   const adminKey = flags.adminKey ?? env.CATSYPHON_ADMIN_KEY;
   if (!adminKey) throw new Error('an admin key is required with --server: --admin-key or CATSYPHON_ADMIN_KEY');
-  const tls = tlsOptions(flags);
+  const tls = tlsOptionsFromFlags(flags);
   return networkAdmin({
     address: flags.server,
     adminKey,

@@ -1,8 +1,29 @@
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { RetryOptions } from './retry';
 import type { TlsOptions } from './types';
 
 export const INGESTION_SERVICE = 'catsyphon.telemetry.v1.SessionIngestion';
+
+/** The TLS flags of the command line (`--tls/--ca/--cert/--key/--server-name`), as `push` and the remote admin CLI take them. */
+export interface TlsFlags {
+  tls?: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  serverName?: string;
+}
+
+/** Plaintext unless a TLS flag is given; the files are read here. */
+export function tlsOptionsFromFlags(flags: TlsFlags): boolean | TlsOptions {
+  if (!flags.tls && !flags.ca && !flags.cert) return false;
+  return {
+    ...(flags.ca ? { ca: readFileSync(flags.ca) } : {}),
+    ...(flags.cert ? { cert: readFileSync(flags.cert) } : {}),
+    ...(flags.key ? { key: readFileSync(flags.key) } : {}),
+    ...(flags.serverName ? { serverNameOverride: flags.serverName } : {}),
+  };
+}
 
 /** Plaintext, or TLS with an optional CA and client certificate. */
 export function channelCredentials(tls: boolean | TlsOptions | undefined): grpc.ChannelCredentials {

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_LIMITS } from '../client/ingest.client';
-import type { TlsOptions } from '../client/types';
+import { tlsOptionsFromFlags } from '../client/channel';
 import { parseDuration } from '../util/duration';
 import { type PushOptions, runPush } from './push.command';
 
@@ -42,15 +41,6 @@ export function defaultStateFile(env: NodeJS.ProcessEnv): string {
   return join(base, 'catsyphon-ingest', 'push-state.json');
 }
 
-function tlsOptions(flags: PushFlags): boolean | TlsOptions {
-  if (!flags.tls && !flags.ca && !flags.cert) return false;
-  return {
-    ...(flags.ca ? { ca: readFileSync(flags.ca) } : {}),
-    ...(flags.cert ? { cert: readFileSync(flags.cert) } : {}),
-    ...(flags.key ? { key: readFileSync(flags.key) } : {}),
-    ...(flags.serverName ? { serverNameOverride: flags.serverName } : {}),
-  };
-}
 
 /** Adds `catsyphon-ingest push` to the CLI. */
 export function addPushCommand(program: Command, env: NodeJS.ProcessEnv = process.env): void {
@@ -80,7 +70,7 @@ export function addPushCommand(program: Command, env: NodeJS.ProcessEnv = proces
         paths,
         server: flags.server,
         apiKey,
-        tls: tlsOptions(flags),
+        tls: tlsOptionsFromFlags(flags),
         json: !!flags.json,
         maxSessionsPerBatch: flags.batchSize,
         maxBatchBytes: flags.maxBatchBytes,
